@@ -1,0 +1,43 @@
+"""THE table from domain errors to gRPC status codes.
+
+Every error a servicer lets escape is mapped here and nowhere else, by walking the
+exception's class hierarchy and taking the most specific entry. Anything unmapped is our
+own bug: it becomes INTERNAL with a generic message, and the detail stays in our log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import grpc
+
+from crypto.errors import CryptoError
+from node.errors import (
+    NodeError,
+    PeerError,
+    PeerMismatchError,
+    PeerUnavailableError,
+    SetupError,
+    UnknownPeerError,
+)
+
+#: Domain error class -> status code. Subclasses inherit their nearest ancestor's entry.
+STATUS_BY_ERROR: Mapping[type[BaseException], grpc.StatusCode] = {
+    UnknownPeerError: grpc.StatusCode.UNAUTHENTICATED,
+    PeerMismatchError: grpc.StatusCode.PERMISSION_DENIED,
+    PeerUnavailableError: grpc.StatusCode.UNAVAILABLE,
+    PeerError: grpc.StatusCode.PERMISSION_DENIED,
+    # Bad bytes from a peer (invalid group elements, proofs, signatures, notes).
+    CryptoError: grpc.StatusCode.INVALID_ARGUMENT,
+    SetupError: grpc.StatusCode.FAILED_PRECONDITION,
+    NodeError: grpc.StatusCode.INTERNAL,
+}
+
+
+def status_for(error: BaseException) -> grpc.StatusCode | None:
+    """The status code for ``error``, or ``None`` if it is not a domain error."""
+    for cls in type(error).__mro__:
+        code = STATUS_BY_ERROR.get(cls)
+        if code is not None:
+            return code
+    return None
