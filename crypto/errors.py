@@ -17,3 +17,15 @@ class CertificateError(CryptoError):
 
 class KeyEncodingError(CryptoError):
     """A key's text encoding is malformed or of the wrong kind."""
+
+
+class SignatureError(CryptoError):
+    """A signature does not verify under the expected key and domain."""
+
+
+class EnvelopeError(CryptoError):
+    """A sealed envelope is malformed, misaddressed, forged or undecryptable."""
+
+
+class LabelError(CryptoError):
+    """An index label does not open: wrong key, wrong entry, or tampered."""
