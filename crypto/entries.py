@@ -1,0 +1,206 @@
+"""Ledger entries: their types, fields and canonical bytes (pure; shared by node and audit).
+
+An entry is ``b"accord/ledger-entry/v1\\n"`` followed by the canonical JSON
+(:mod:`crypto.canonical_json`, a JCS subset) of an object whose ``type`` names one of the
+schemas below. Decoding is strict: unknown types, unknown or missing fields, wrong field
+types and any non-canonical byte are refused, so one entry has exactly one encoding and an
+auditor can re-encode every entry to check it.
+
+Entries carry commitments, never plates: a query is represented by
+``q_commit = SHA-256("accord/q-commit/v1" || salt32 || canonical query)`` where the salt is
+chosen by the requester and sent with the query, so both sides log the same value and an
+auditor pairs them without learning anything about the plates asked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from crypto.canonical_json import CanonicalJsonError, dumps, loads
+from crypto.errors import CryptoError
+
+ENTRY_PREFIX: Final = b"accord/ledger-entry/v1\n"
+Q_COMMIT_TAG: Final = b"accord/q-commit/v1"
+#: Entries are small records; anything larger is a bug or an attack.
+MAX_ENTRY_BYTES: Final = 16 * 1024
+
+_HEX32 = re.compile(r"^[0-9a-f]{64}$")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")
+_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_TOKEN = re.compile(r"^[A-Za-z0-9._:/-]{1,64}$")
+
+
+class EntryError(CryptoError):
+    """Bytes that are not a valid, canonical ledger entry."""
+
+
+def _hex32(v: Any) -> bool:
+    return isinstance(v, str) and bool(_HEX32.match(v))
+
+
+def _name(v: Any) -> bool:
+    return isinstance(v, str) and bool(_NAME.match(v))
+
+
+def _ident(v: Any) -> bool:
+    return isinstance(v, str) and bool(_ID.match(v))
+
+
+def _token(v: Any) -> bool:
+    return isinstance(v, str) and bool(_TOKEN.match(v))
+
+
+def _count(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**53
+
+
+def _tokens(v: Any) -> bool:
+    return isinstance(v, list) and len(v) <= 64 and all(_token(x) for x in v)
+
+
+def _text(v: Any) -> bool:
+    return isinstance(v, str) and len(v) <= 256 and v.isprintable()
+
+
+def _counts(v: Any) -> bool:
+    return (
+        isinstance(v, dict)
+        and len(v) <= 32
+        and all(_token(k) and _count(x) for k, x in v.items())
+    )
+
+
+_QUERY = {
+    "request_id": _ident,
+    "peer": _name,
+    "agreement_id": _ident,
+    "agreement_hash": _hex32,
+    "purpose": _token,
+    "case_commit": _hex32,
+    "actor": _hex32,
+    "window_days": _count,
+    "batch_size": _count,
+    "q_commit": _hex32,
+}
+
+#: Field schemas per entry type. Every field listed is required; no others are allowed.
+SCHEMAS: Final[Mapping[str, Mapping[str, Any]]] = {
+    "query.sent": _QUERY,
+    "query.received": {**_QUERY, "decision": _token, "rule_ids": _tokens},
+    "answer.sent": {
+        "request_id": _ident,
+        "peer": _name,
+        "q_commit": _hex32,
+        "evaluated": _count,
+        "epochs": _count,
+    },
+    "answer.received": {
+        "request_id": _ident,
+        "peer": _name,
+        "q_commit": _hex32,
+        "hits": _count,
+        "receipt_index": _count,
+    },
+    "agreement.created": {
+        "agreement_id": _ident,
+        "version": _count,
+        "agreement_hash": _hex32,
+        "peer": _name,
+        "role": _token,
+    },
+    "agreement.amended": {
+        "agreement_id": _ident,
+        "version": _count,
+        "agreement_hash": _hex32,
+        "peer": _name,
+        "role": _token,
+    },
+    "agreement.revoked": {
+        "agreement_id": _ident,
+        "version": _count,
+        "agreement_hash": _hex32,
+        "peer": _name,
+        "reason": _token,
+    },
+    "retention.deleted": {
+        "data_class": _token,
+        "epoch": _count,
+        "counts": _counts,
+        "deleted_root": _hex32,
+    },
+    "key.rotated": {"key": _token, "scope": _ident, "public_key_sha256": _hex32},
+    "admin.action": {"action": _token, "actor": _hex32, "detail": _text},
+    "peer.checkpoint": {"origin": _text, "size": _count, "root": _hex32},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A decoded ledger entry: its type, the time it was made and its fields."""
+
+    type: str
+    time_ms: int
+    node: str
+    fields: Mapping[str, Any]
+
+    def encode(self) -> bytes:
+        """Canonical bytes of this entry; raises :class:`EntryError` if it is invalid."""
+        _check(self.type, self.time_ms, self.node, self.fields)
+        doc = {"v": 1, "type": self.type, "time_ms": self.time_ms, "node": self.node, **self.fields}
+        try:
+            data = ENTRY_PREFIX + dumps(doc)
+        except CanonicalJsonError as e:
+            raise EntryError(f"{self.type}: {e}") from e
+        if len(data) > MAX_ENTRY_BYTES:
+            raise EntryError(f"{self.type}: entry larger than {MAX_ENTRY_BYTES} bytes")
+        return data
+
+
+def _check(type_: str, time_ms: Any, node: Any, fields: Mapping[str, Any]) -> None:
+    schema = SCHEMAS.get(type_)
+    if schema is None:
+        raise EntryError(f"unknown entry type {type_!r}")
+    if not _count(time_ms):
+        raise EntryError(f"{type_}: time_ms must be a non-negative integer")
+    if not _name(node):
+        raise EntryError(f"{type_}: node must be a node name")
+    missing = sorted(set(schema) - set(fields))
+    extra = sorted(set(fields) - set(schema))
+    if missing:
+        raise EntryError(f"{type_}: missing field(s) {', '.join(missing)}")
+    if extra:
+        raise EntryError(f"{type_}: unknown field(s) {', '.join(extra)}")
+    for key, valid in schema.items():
+        if not valid(fields[key]):
+            raise EntryError(f"{type_}: field {key} is invalid")
+
+
+def decode_entry(data: bytes) -> Entry:
+    """Parse and validate canonical entry bytes; raises :class:`EntryError`."""
+    if len(data) > MAX_ENTRY_BYTES:
+        raise EntryError(f"entry larger than {MAX_ENTRY_BYTES} bytes")
+    if not data.startswith(ENTRY_PREFIX):
+        raise EntryError("not an accord/ledger-entry/v1 entry")
+    try:
+        doc = loads(data[len(ENTRY_PREFIX) :])
+    except CanonicalJsonError as e:
+        raise EntryError(f"entry is not canonical JSON: {e}") from e
+    if not isinstance(doc, dict) or doc.get("v") != 1:
+        raise EntryError("entry must be an object with v=1")
+    type_ = doc.get("type")
+    if not isinstance(type_, str):
+        raise EntryError("entry has no type")
+    fields = {k: v for k, v in doc.items() if k not in ("v", "type", "time_ms", "node")}
+    _check(type_, doc.get("time_ms"), doc.get("node"), fields)
+    return Entry(type=type_, time_ms=doc["time_ms"], node=doc["node"], fields=fields)
+
+
+def q_commit(salt: bytes, canonical_query: bytes) -> str:
+    """The commitment both sides log for a query, lower-case hex."""
+    if len(salt) != 32:
+        raise EntryError("the query commitment salt must be 32 bytes")
+    return hashlib.sha256(Q_COMMIT_TAG + salt + canonical_query).hexdigest()

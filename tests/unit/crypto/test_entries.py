@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crypto.entries import ENTRY_PREFIX, SCHEMAS, Entry, EntryError, decode_entry, q_commit
+
+H = "ab" * 32
+
+
+def sample(type_: str) -> Entry:
+    fields = {
+        "query.sent": dict(request_id="r-1", peer="ccpd", agreement_id="agr-1", agreement_hash=H,
+                           purpose="PC187", case_commit=H, actor=H, window_days=7, batch_size=3, q_commit=H),
+        "admin.action": dict(action="node.init", actor=H, detail="created"),
+        "retention.deleted": dict(data_class="reads", epoch=20260101, counts={"rows": 10, "keys": 1}, deleted_root=H),
+    }[type_]
+    return Entry(type=type_, time_ms=1_700_000_000_000, node="smpd", fields=fields)
+
+
+@pytest.mark.parametrize("type_", ["query.sent", "admin.action", "retention.deleted"])
+def test_round_trip_is_exact(type_: str) -> None:
+    entry = sample(type_)
+    data = entry.encode()
+    assert data.startswith(ENTRY_PREFIX)
+    assert decode_entry(data) == entry
+    assert decode_entry(data).encode() == data
+
+
+def test_every_required_type_has_a_schema() -> None:
+    for t in ("query.sent", "query.received", "answer.sent", "answer.received", "agreement.created",
+              "agreement.amended", "agreement.revoked", "retention.deleted", "key.rotated",
+              "admin.action", "peer.checkpoint"):
+        assert t in SCHEMAS
+
+
+def test_non_canonical_bytes_are_refused() -> None:
+    data = sample("admin.action").encode()
+    spaced = data.replace(b'","', b'", "', 1)
+    with pytest.raises(EntryError, match="canonical"):
+        decode_entry(spaced)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: {**d, "type": "query.forgotten"}, "unknown entry type"),
+        (lambda d: {**d, "plate": "7ABC123"}, "unknown field"),
+        (lambda d: {k: v for k, v in d.items() if k != "actor"}, "missing field"),
+        (lambda d: {**d, "actor": "not-hex"}, "field actor is invalid"),
+        (lambda d: {**d, "time_ms": -1}, "time_ms"),
+        (lambda d: {**d, "v": 2}, "v=1"),
+    ],
+)
+def test_invalid_entries_are_refused(mutate: object, message: str) -> None:
+    from crypto.canonical_json import dumps
+
+    doc = {"v": 1, "type": "admin.action", "time_ms": 1, "node": "smpd", "action": "a", "actor": H, "detail": "d"}
+    with pytest.raises(EntryError, match=message):
+        decode_entry(ENTRY_PREFIX + dumps(mutate(doc)))  # type: ignore[operator]
+
+
+def test_wrong_prefix_and_oversize() -> None:
+    with pytest.raises(EntryError, match="not an accord"):
+        decode_entry(b'{"v":1}')
+    with pytest.raises(EntryError, match="larger"):
+        decode_entry(ENTRY_PREFIX + b"x" * 20000)
+
+
+@given(st.binary(min_size=32, max_size=32), st.binary(max_size=100))
+def test_q_commit_is_deterministic_and_salted(salt: bytes, query: bytes) -> None:
+    assert q_commit(salt, query) == q_commit(salt, query)
+    assert q_commit(salt, query) != q_commit(os.urandom(32), query)
+
+
+def test_q_commit_needs_32_byte_salt() -> None:
+    with pytest.raises(EntryError):
+        q_commit(b"short", b"q")
