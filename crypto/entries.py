@@ -68,9 +68,7 @@ def _text(v: Any) -> bool:
 
 def _counts(v: Any) -> bool:
     return (
-        isinstance(v, dict)
-        and len(v) <= 32
-        and all(_token(k) and _count(x) for k, x in v.items())
+        isinstance(v, dict) and len(v) <= 32 and all(_token(k) and _count(x) for k, x in v.items())
     )
 
 

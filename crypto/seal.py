@@ -71,7 +71,9 @@ def open_envelope(
     """Verify the sender's signature and that it is addressed to us, then decrypt."""
     if envelope.recipient != recipient:
         raise EnvelopeError("envelope is addressed to another node")
-    body = _signed_body(envelope.sender, envelope.recipient, envelope.envelope_id, envelope.ciphertext)
+    body = _signed_body(
+        envelope.sender, envelope.recipient, envelope.envelope_id, envelope.ciphertext
+    )
     try:
         verify(sender_public, ENVELOPE_DOMAIN, body, envelope.signature)
     except SignatureError as e:

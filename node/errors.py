@@ -56,7 +56,9 @@ class ListenAddressError(SetupError):
     """The server could not bind the configured address (for example, the port is in use)."""
 
     def __init__(self, address: str, setting: str = "server.listen") -> None:
-        super().__init__(f"cannot listen on {address} (setting {setting}): address in use or invalid")
+        super().__init__(
+            f"cannot listen on {address} (setting {setting}): address in use or invalid"
+        )
         self.address = address
 
 

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from node.config import (
+    CONFIG_FILE,
     AgencyKind,
     Jurisdiction,
     NodeConfig,
@@ -22,10 +23,10 @@ from node.config import (
     validate_name,
     validate_ori,
     write_config,
-    CONFIG_FILE,
 )
 from node.errors import NodeHomeExistsError, SetupError
-from node.identity import NodeKeys, generate_node_keys, write_node_keys
+from node.identity import KEYS_DIR, PUBLIC_FILE, NodeKeys, generate_node_keys, write_node_keys
+from node.peer_card import public_card
 
 #: Legal profile used when the admin names none: the one matching the node's state if we
 #: ship it, otherwise the permissive baseline that still denies by default.
@@ -79,10 +80,9 @@ def init_node_home(
         os.chmod(staging, 0o700)
         keys = generate_node_keys(config.name, now=now)
         write_node_keys(staging, keys)
+        (staging / KEYS_DIR / PUBLIC_FILE).write_bytes(public_card(config, keys))
         (staging / CONFIG_FILE).write_bytes(write_config(config))
-        staging_url = (
-            default_database_url(staging) if database_url is None else config.database_url
-        )
+        staging_url = default_database_url(staging) if database_url is None else config.database_url
         from node.store.migrate import upgrade
 
         upgrade(staging_url)

@@ -6,7 +6,7 @@ Layout inside the node home::
     keys/log.key        Ed25519: signs this node's ledger checkpoints
     keys/witness.key    Ed25519: cosigns peers' checkpoints
     keys/sealing.key    X25519: opens sealed envelopes relayed through the broker
-    keys/public.toml    the four public keys, safe to share
+    keys/public.toml    who the node is and its public keys, safe to share
     tls/node.key        P-256 key of the mutual-TLS certificate
     tls/node.crt        the self-signed certificate peers pin
 
@@ -22,7 +22,6 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-import tomli_w
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
@@ -105,8 +104,9 @@ def write_node_keys(home: Path, keys: NodeKeys) -> None:
             kind
         ]
         _write_new(keys_dir / filename, (encode_signing_secret(kind, key) + "\n").encode(), 0o600)
-    _write_new(keys_dir / SEALING_FILE, (encode_sealing_secret(keys.sealing) + "\n").encode(), 0o600)
-    _write_new(keys_dir / PUBLIC_FILE, tomli_w.dumps(keys.public_summary()).encode(), 0o644)
+    _write_new(
+        keys_dir / SEALING_FILE, (encode_sealing_secret(keys.sealing) + "\n").encode(), 0o600
+    )
     _write_new(tls_dir / TLS_KEY_FILE, keys.tls.key_pem, 0o600)
     _write_new(tls_dir / TLS_CERT_FILE, keys.tls.cert_pem, 0o644)
 

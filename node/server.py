@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import grpc
 import grpc.aio
@@ -76,11 +77,16 @@ class NodeServer:
             current["bundle"] = bundle
             return config()
 
-        return grpc.dynamic_ssl_server_credentials(config(), fetch, True)
+        # The stubs say the fetcher must return a configuration; grpc documents None as
+        # "no change", which is what we return when the peer set is unchanged.
+        fetcher = cast("Callable[[], grpc.ServerCertificateConfiguration]", fetch)
+        return grpc.dynamic_ssl_server_credentials(config(), fetcher, True)
 
     async def start(self) -> int:
         """Bind, start serving and return the bound port (useful with port 0)."""
-        guard = CallGuard(own_cert_sha256=self.tls.fingerprint, own_name=self.name, peers=self.peers)
+        guard = CallGuard(
+            own_cert_sha256=self.tls.fingerprint, own_name=self.name, peers=self.peers
+        )
         server = grpc.aio.server(
             interceptors=[ServerGuardInterceptor(guard)],
             options=[

@@ -37,12 +37,18 @@ class _IdentityHeaders(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStrea
         )
 
     async def intercept_unary_unary(
-        self, continuation: Callable[..., Any], client_call_details: grpc.aio.ClientCallDetails, request: Any
+        self,
+        continuation: Callable[..., Any],
+        client_call_details: grpc.aio.ClientCallDetails,
+        request: Any,
     ) -> Any:
         return await continuation(self._details(client_call_details), request)
 
     async def intercept_unary_stream(
-        self, continuation: Callable[..., Any], client_call_details: grpc.aio.ClientCallDetails, request: Any
+        self,
+        continuation: Callable[..., Any],
+        client_call_details: grpc.aio.ClientCallDetails,
+        request: Any,
     ) -> Any:
         return await continuation(self._details(client_call_details), request)
 
@@ -85,11 +91,11 @@ def describe_rpc_error(peer_name: str, error: grpc.aio.AioRpcError) -> str:
     return f"{peer_name} answered {code.name}: {error.details()}"
 
 
-async def check_health(channel: grpc.aio.Channel, peer_name: str, timeout: float = 5.0) -> str:
+async def check_health(channel: grpc.aio.Channel, peer_name: str, deadline_s: float = 5.0) -> str:
     """Ask a peer's health service for its overall status; returns the status name."""
-    stub = health_pb2_grpc.HealthStub(channel)
+    stub: Any = health_pb2_grpc.HealthStub(channel)  # the stubs do not type its methods
     try:
-        reply = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout)
+        reply = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=deadline_s)
     except grpc.aio.AioRpcError as e:
         raise PeerUnavailableError(describe_rpc_error(peer_name, e)) from e
     return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))

@@ -38,9 +38,8 @@ _MAX_REQUEST_ID = 64
 
 
 def _metadata_value(context: grpc.aio.ServicerContext[Any, Any], key: str) -> str | None:
-    for item in context.invocation_metadata() or ():
-        if item.key == key:
-            value = item.value
+    for item_key, value in context.invocation_metadata() or ():
+        if item_key == key:
             return value if isinstance(value, str) else value.decode("ascii", "replace")
     return None
 
@@ -64,7 +63,7 @@ class CallGuard:
     def authenticate(self, context: grpc.aio.ServicerContext[Any, Any]) -> CallingPeer:
         """Map the verified client certificate to a peer, or raise."""
         auth = context.auth_context()
-        certs = auth.get("x509_pem_cert") or []
+        certs = list(auth.get("x509_pem_cert") or [])
         if not certs:
             raise UnknownPeerError("no client certificate: mutual TLS is required")
         pem = certs[0]
@@ -117,12 +116,14 @@ class ServerGuardInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
+        ],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(handler_call_details)
         if handler is None:
-            return handler
+            return None
         guard = self._guard
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
@@ -142,6 +143,7 @@ class ServerGuardInterceptor(grpc.aio.ServerInterceptor):
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
+        assert handler.stream_stream is not None
         return grpc.stream_stream_rpc_method_handler(
             _wrap_stream(guard, handler.stream_stream),
             request_deserializer=handler.request_deserializer,
@@ -164,7 +166,9 @@ def _wrap_unary(guard: CallGuard, behaviour: Behaviour) -> Behaviour:
 
 
 def _wrap_stream(guard: CallGuard, behaviour: Behaviour) -> Behaviour:
-    async def guarded(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+    async def guarded(
+        request: Any, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[Any]:
         try:
             guard.enter(context)
             result = behaviour(request, context)

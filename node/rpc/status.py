@@ -20,10 +20,21 @@ from node.errors import (
     SetupError,
     UnknownPeerError,
 )
+from node.policy.errors import (
+    AgreementSignatureError,
+    InvalidAgreementError,
+    InvalidQueryError,
+    PolicyDeniedError,
+)
 
 #: Domain error class -> status code. Subclasses inherit their nearest ancestor's entry.
 STATUS_BY_ERROR: Mapping[type[BaseException], grpc.StatusCode] = {
     UnknownPeerError: grpc.StatusCode.UNAUTHENTICATED,
+    # Policy: a well-formed request the agreement or legal profile does not allow.
+    PolicyDeniedError: grpc.StatusCode.PERMISSION_DENIED,
+    InvalidAgreementError: grpc.StatusCode.INVALID_ARGUMENT,
+    InvalidQueryError: grpc.StatusCode.INVALID_ARGUMENT,
+    AgreementSignatureError: grpc.StatusCode.INVALID_ARGUMENT,
     PeerMismatchError: grpc.StatusCode.PERMISSION_DENIED,
     PeerUnavailableError: grpc.StatusCode.UNAVAILABLE,
     PeerError: grpc.StatusCode.PERMISSION_DENIED,

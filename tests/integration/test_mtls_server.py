@@ -20,7 +20,9 @@ NOW = dt.datetime.now(dt.UTC)
 
 
 def peer(name: str, tls: TlsIdentity, *, active: bool = True) -> KnownPeer:
-    return KnownPeer(name=name, cert_sha256=tls.fingerprint, cert_pem=tls.cert_pem, endpoint="", active=active)
+    return KnownPeer(
+        name=name, cert_sha256=tls.fingerprint, cert_pem=tls.cert_pem, endpoint="", active=active
+    )
 
 
 class BundleButNoMapping:
@@ -58,7 +60,9 @@ async def bravo(identities: dict[str, TlsIdentity]) -> AsyncIterator[NodeServer]
     await server.stop(grace=0.1)
 
 
-def channel_from(identities: dict[str, TlsIdentity], me: str, server: NodeServer, *, claim: str | None = None) -> grpc.aio.Channel:
+def channel_from(
+    identities: dict[str, TlsIdentity], me: str, server: NodeServer, *, claim: str | None = None
+) -> grpc.aio.Channel:
     return peer_channel(
         own_name=claim or me,
         own_tls=identities[me],
@@ -68,12 +72,16 @@ def channel_from(identities: dict[str, TlsIdentity], me: str, server: NodeServer
     )
 
 
-async def test_known_peer_gets_health_over_mutual_tls(identities: dict[str, TlsIdentity], bravo: NodeServer) -> None:
+async def test_known_peer_gets_health_over_mutual_tls(
+    identities: dict[str, TlsIdentity], bravo: NodeServer
+) -> None:
     async with channel_from(identities, "alpha", bravo) as ch:
         assert await check_health(ch, "bravo") == "SERVING"
 
 
-async def test_request_id_comes_back_in_trailers(identities: dict[str, TlsIdentity], bravo: NodeServer) -> None:
+async def test_request_id_comes_back_in_trailers(
+    identities: dict[str, TlsIdentity], bravo: NodeServer
+) -> None:
     async with channel_from(identities, "alpha", bravo) as ch:
         call = health_pb2_grpc.HealthStub(ch).Check(
             health_pb2.HealthCheckRequest(), metadata=((REQUEST_ID_HEADER, "req-1234"),)
@@ -83,15 +91,19 @@ async def test_request_id_comes_back_in_trailers(identities: dict[str, TlsIdenti
         assert trailers[REQUEST_ID_HEADER] == "req-1234"
 
 
-async def test_certificate_not_in_bundle_fails_handshake_with_clear_message(bravo: NodeServer) -> None:
+async def test_certificate_not_in_bundle_fails_handshake_with_clear_message(
+    bravo: NodeServer,
+) -> None:
     stranger = new_tls_identity("stranger", now=NOW)
     identities = {"stranger": stranger, "bravo": bravo.tls}
     async with channel_from(identities, "stranger", bravo) as ch:
         with pytest.raises(PeerUnavailableError, match="refused our TLS handshake"):
-            await check_health(ch, "bravo", timeout=3)
+            await check_health(ch, "bravo", deadline_s=3)
 
 
-async def test_unmapped_certificate_is_unauthenticated(identities: dict[str, TlsIdentity], bravo: NodeServer) -> None:
+async def test_unmapped_certificate_is_unauthenticated(
+    identities: dict[str, TlsIdentity], bravo: NodeServer
+) -> None:
     async with channel_from(identities, "mallory", bravo) as ch:
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest())
@@ -99,7 +111,9 @@ async def test_unmapped_certificate_is_unauthenticated(identities: dict[str, Tls
     assert "not a known peer" in (err.value.details() or "")
 
 
-async def test_claimed_name_must_match_certificate(identities: dict[str, TlsIdentity], bravo: NodeServer) -> None:
+async def test_claimed_name_must_match_certificate(
+    identities: dict[str, TlsIdentity], bravo: NodeServer
+) -> None:
     async with channel_from(identities, "alpha", bravo, claim="charlie") as ch:
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest())
@@ -111,7 +125,9 @@ async def test_inactive_peer_is_refused(identities: dict[str, TlsIdentity]) -> N
     server = NodeServer(
         name="bravo",
         tls=identities["bravo"],
-        peers=BundleButNoMapping([identities["alpha"].cert_pem], [peer("alpha", identities["alpha"], active=False)]),
+        peers=BundleButNoMapping(
+            [identities["alpha"].cert_pem], [peer("alpha", identities["alpha"], active=False)]
+        ),
         listen="127.0.0.1:0",
     )
     await server.start()
@@ -124,9 +140,16 @@ async def test_inactive_peer_is_refused(identities: dict[str, TlsIdentity]) -> N
         await server.stop(grace=0.1)
 
 
-async def test_port_in_use_is_a_clear_error(identities: dict[str, TlsIdentity], bravo: NodeServer) -> None:
+async def test_port_in_use_is_a_clear_error(
+    identities: dict[str, TlsIdentity], bravo: NodeServer
+) -> None:
     from node.errors import ListenAddressError
 
-    clash = NodeServer(name="bravo", tls=identities["bravo"], peers=StaticPeers([]), listen=f"127.0.0.1:{bravo.port}")
+    clash = NodeServer(
+        name="bravo",
+        tls=identities["bravo"],
+        peers=StaticPeers([]),
+        listen=f"127.0.0.1:{bravo.port}",
+    )
     with pytest.raises(ListenAddressError, match=f"127.0.0.1:{bravo.port}"):
         await clash.start()

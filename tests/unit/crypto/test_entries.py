@@ -13,10 +13,22 @@ H = "ab" * 32
 
 def sample(type_: str) -> Entry:
     fields = {
-        "query.sent": dict(request_id="r-1", peer="ccpd", agreement_id="agr-1", agreement_hash=H,
-                           purpose="PC187", case_commit=H, actor=H, window_days=7, batch_size=3, q_commit=H),
+        "query.sent": dict(
+            request_id="r-1",
+            peer="ccpd",
+            agreement_id="agr-1",
+            agreement_hash=H,
+            purpose="PC187",
+            case_commit=H,
+            actor=H,
+            window_days=7,
+            batch_size=3,
+            q_commit=H,
+        ),
         "admin.action": dict(action="node.init", actor=H, detail="created"),
-        "retention.deleted": dict(data_class="reads", epoch=20260101, counts={"rows": 10, "keys": 1}, deleted_root=H),
+        "retention.deleted": dict(
+            data_class="reads", epoch=20260101, counts={"rows": 10, "keys": 1}, deleted_root=H
+        ),
     }[type_]
     return Entry(type=type_, time_ms=1_700_000_000_000, node="smpd", fields=fields)
 
@@ -31,9 +43,19 @@ def test_round_trip_is_exact(type_: str) -> None:
 
 
 def test_every_required_type_has_a_schema() -> None:
-    for t in ("query.sent", "query.received", "answer.sent", "answer.received", "agreement.created",
-              "agreement.amended", "agreement.revoked", "retention.deleted", "key.rotated",
-              "admin.action", "peer.checkpoint"):
+    for t in (
+        "query.sent",
+        "query.received",
+        "answer.sent",
+        "answer.received",
+        "agreement.created",
+        "agreement.amended",
+        "agreement.revoked",
+        "retention.deleted",
+        "key.rotated",
+        "admin.action",
+        "peer.checkpoint",
+    ):
         assert t in SCHEMAS
 
 
@@ -58,7 +80,15 @@ def test_non_canonical_bytes_are_refused() -> None:
 def test_invalid_entries_are_refused(mutate: object, message: str) -> None:
     from crypto.canonical_json import dumps
 
-    doc = {"v": 1, "type": "admin.action", "time_ms": 1, "node": "smpd", "action": "a", "actor": H, "detail": "d"}
+    doc = {
+        "v": 1,
+        "type": "admin.action",
+        "time_ms": 1,
+        "node": "smpd",
+        "action": "a",
+        "actor": H,
+        "detail": "d",
+    }
     with pytest.raises(EntryError, match=message):
         decode_entry(ENTRY_PREFIX + dumps(mutate(doc)))  # type: ignore[operator]
 

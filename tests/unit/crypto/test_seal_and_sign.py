@@ -43,7 +43,10 @@ def test_envelope_round_trip_and_broker_cannot_read() -> None:
     env, sender_key, recipient_key = _envelope()
     assert b"payload" not in env.ciphertext
     out = open_envelope(
-        env, recipient="bravo", recipient_key=recipient_key, sender_public=bytes(sender_key.verify_key)
+        env,
+        recipient="bravo",
+        recipient_key=recipient_key,
+        sender_public=bytes(sender_key.verify_key),
     )
     assert out == b"payload"
 
@@ -62,5 +65,8 @@ def test_envelope_tampering_is_refused(field: str) -> None:
     forged = SealedEnvelope(**{**{f: getattr(env, f) for f in env.__slots__}, field: changed})
     with pytest.raises(EnvelopeError):
         open_envelope(
-            forged, recipient="bravo", recipient_key=recipient_key, sender_public=bytes(sender_key.verify_key)
+            forged,
+            recipient="bravo",
+            recipient_key=recipient_key,
+            sender_public=bytes(sender_key.verify_key),
         )
