@@ -24,6 +24,8 @@ class KeyKind(enum.Enum):
     LOG = "ed25519-log"
     WITNESS = "ed25519-witness"
     SEALING = "x25519-sealing"
+    LOOKUP = "hmac-lookup"
+    ACTOR = "hmac-actor"
 
 
 _PREFIX = "accord-{kind}-{part}-v1:"
@@ -79,3 +81,15 @@ def encode_public(kind: KeyKind, raw: bytes) -> str:
 def decode_public(kind: KeyKind, text: str) -> bytes:
     """Decode a typed public-key line to its 32 raw bytes."""
     return _decode(kind, "public", text)
+
+
+def encode_symmetric_secret(kind: KeyKind, key: bytes) -> str:
+    """Encode a 32-byte symmetric secret (an HMAC key) as a typed line."""
+    if kind not in (KeyKind.LOOKUP, KeyKind.ACTOR) or len(key) != 32:
+        raise KeyEncodingError("symmetric secrets are 32-byte lookup or actor keys")
+    return _encode(kind, "secret", key)
+
+
+def decode_symmetric_secret(kind: KeyKind, text: str) -> bytes:
+    """Decode a typed symmetric secret line produced by :func:`encode_symmetric_secret`."""
+    return _decode(kind, "secret", text)

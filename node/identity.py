@@ -6,6 +6,8 @@ Layout inside the node home::
     keys/log.key        Ed25519: signs this node's ledger checkpoints
     keys/witness.key    Ed25519: cosigns peers' checkpoints
     keys/sealing.key    X25519: opens sealed envelopes relayed through the broker
+    keys/lookup.key     HMAC key: the read store's plate lookup index (never leaves the node)
+    keys/actor.key      HMAC key: pseudonymous officer ids in the ledger (rotatable)
     keys/public.toml    who the node is and its public keys, safe to share
     tls/node.key        P-256 key of the mutual-TLS certificate
     tls/node.crt        the self-signed certificate peers pin
@@ -31,9 +33,11 @@ from crypto.keys import (
     KeyKind,
     decode_sealing_secret,
     decode_signing_secret,
+    decode_symmetric_secret,
     encode_public,
     encode_sealing_secret,
     encode_signing_secret,
+    encode_symmetric_secret,
 )
 from node.errors import KeyFileError
 
@@ -45,6 +49,8 @@ _SIGNING_FILES = {
     KeyKind.WITNESS: "witness.key",
 }
 SEALING_FILE = "sealing.key"
+LOOKUP_FILE = "lookup.key"
+ACTOR_FILE = "actor.key"
 PUBLIC_FILE = "public.toml"
 TLS_KEY_FILE = "node.key"
 TLS_CERT_FILE = "node.crt"
@@ -58,6 +64,8 @@ class NodeKeys:
     log: SigningKey
     witness: SigningKey
     sealing: PrivateKey
+    lookup: bytes
+    actor: bytes
     tls: TlsIdentity
 
     def public_summary(self) -> dict[str, str]:
@@ -78,6 +86,8 @@ def generate_node_keys(node_name: str, *, now: dt.datetime) -> NodeKeys:
         log=SigningKey.generate(),
         witness=SigningKey.generate(),
         sealing=PrivateKey.generate(),
+        lookup=os.urandom(32),
+        actor=os.urandom(32),
         tls=new_tls_identity(node_name, now=now),
     )
 
@@ -107,6 +117,13 @@ def write_node_keys(home: Path, keys: NodeKeys) -> None:
     _write_new(
         keys_dir / SEALING_FILE, (encode_sealing_secret(keys.sealing) + "\n").encode(), 0o600
     )
+    for kind, filename, secret in (
+        (KeyKind.LOOKUP, LOOKUP_FILE, keys.lookup),
+        (KeyKind.ACTOR, ACTOR_FILE, keys.actor),
+    ):
+        _write_new(
+            keys_dir / filename, (encode_symmetric_secret(kind, secret) + "\n").encode(), 0o600
+        )
     _write_new(tls_dir / TLS_KEY_FILE, keys.tls.key_pem, 0o600)
     _write_new(tls_dir / TLS_CERT_FILE, keys.tls.cert_pem, 0o644)
 
@@ -163,11 +180,20 @@ def load_node_keys(home: Path) -> NodeKeys:
         sealing = decode_sealing_secret(_read_secret(sealing_path).decode("ascii"))
     except (KeyEncodingError, UnicodeDecodeError) as e:
         raise KeyFileError(sealing_path, f"corrupt key file: {e}") from e
+    symmetric: dict[KeyKind, bytes] = {}
+    for kind, filename in ((KeyKind.LOOKUP, LOOKUP_FILE), (KeyKind.ACTOR, ACTOR_FILE)):
+        path = keys_dir / filename
+        try:
+            symmetric[kind] = decode_symmetric_secret(kind, _read_secret(path).decode("ascii"))
+        except (KeyEncodingError, UnicodeDecodeError) as e:
+            raise KeyFileError(path, f"corrupt key file: {e}") from e
     return NodeKeys(
         signing=loaded[KeyKind.SIGNING],
         log=loaded[KeyKind.LOG],
         witness=loaded[KeyKind.WITNESS],
         sealing=sealing,
+        lookup=symmetric[KeyKind.LOOKUP],
+        actor=symmetric[KeyKind.ACTOR],
         tls=load_tls_identity(home),
     )
 
