@@ -69,7 +69,7 @@ class NodeApp:
         """Load and check the node at ``home``; nothing is started yet."""
         config = load_config(home)
         keys = load_node_keys(home)
-        engine = create_engine(config.database_url)
+        engine = create_engine(config.database_url, must_exist=True)
         try:
             check_schema(engine)
         except BaseException:
@@ -97,7 +97,7 @@ class NodeApp:
 
 def _open_store(home: Path) -> tuple[NodeConfig, Engine, sessionmaker[Session]]:
     config = load_config(home)
-    engine = create_engine(config.database_url)
+    engine = create_engine(config.database_url, must_exist=True)
     try:
         check_schema(engine)
     except BaseException:

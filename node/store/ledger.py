@@ -1,0 +1,286 @@
+"""Storage of this node's own ledger: entries, stored tree hashes, checkpoints, cosignatures.
+
+Every table here is append-only in the database itself (triggers refuse UPDATE and
+DELETE), so a bug or a careless admin cannot rewrite history; the Merkle tree and the
+witnesses' cosignatures make any rewrite by a hostile admin detectable.
+
+The ledger engine (``node.ledger``) follows sequence -> integrate -> publish:
+
+- :meth:`LedgerRepository.append` MUST be called by the log's single sequencer; entries
+  extend the log contiguously and are durable once the caller's transaction commits;
+- :meth:`LedgerRepository.put_tree_nodes` stores the hash of each complete subtree (level
+  ``l``, index ``i`` covers leaves ``[i * 2**l, (i + 1) * 2**l)``), so that any inclusion
+  or consistency proof is a handful of primary-key lookups
+  (:meth:`LedgerRepository.tree_nodes`);
+- :meth:`LedgerRepository.add_checkpoint` and :meth:`LedgerRepository.add_cosignature`
+  keep the full history of signed checkpoints and the witnesses' cosignatures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, func, insert, select, tuple_
+from sqlalchemy.orm import Session
+
+from node.ids import CheckpointId, LogId
+from node.store.db import table_of, translate_errors
+from node.store.errors import LedgerSequenceError
+from node.store.models import CheckpointRow, CosignatureRow, LedgerEntryRow, LedgerTreeNodeRow
+
+#: Tree nodes fetched per query (keeps well under every dialect's parameter limit).
+_LOOKUP_CHUNK = 500
+_NODE_AT = (
+    select(LedgerTreeNodeRow.hash)
+    .where(LedgerTreeNodeRow.log_id == bindparam("log_id"))
+    .where(LedgerTreeNodeRow.level == bindparam("level"))
+    .where(LedgerTreeNodeRow.idx == bindparam("idx"))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """Entry ``index`` of log ``log_id``: its canonical bytes and RFC 9162 leaf hash."""
+
+    log_id: LogId
+    index: int
+    entry: bytes
+    leaf_hash: bytes
+    time: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TreeNode:
+    """The hash of the complete subtree at ``level`` and ``index``."""
+
+    level: int
+    index: int
+    hash: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredCheckpoint:
+    """A signed checkpoint of this node's log: ``note`` is the signed-note bytes."""
+
+    id: CheckpointId
+    log_id: LogId
+    size: int
+    root: bytes
+    note: bytes
+    time: dt.datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cosignature:
+    """A witness's cosignature line on one of our checkpoints."""
+
+    checkpoint_id: CheckpointId
+    witness_name: str
+    key_id: bytes
+    line: str
+    time: dt.datetime
+
+
+def _entry(row: LedgerEntryRow) -> LedgerEntry:
+    return LedgerEntry(LogId(row.log_id), row.idx, row.entry, row.leaf_hash, row.time)
+
+
+def _checkpoint(row: CheckpointRow) -> StoredCheckpoint:
+    return StoredCheckpoint(
+        id=CheckpointId(row.id),
+        log_id=LogId(row.log_id),
+        size=row.size,
+        root=row.root,
+        note=row.note,
+        time=row.time,
+    )
+
+
+def _cosignature(row: CosignatureRow) -> Cosignature:
+    return Cosignature(
+        checkpoint_id=CheckpointId(row.checkpoint_id),
+        witness_name=row.witness_name,
+        key_id=row.key_id,
+        line=row.line,
+        time=row.time,
+    )
+
+
+class LedgerRepository:
+    """The append-only tables of this node's logs."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    # -- sequence ----------------------------------------------------------------------------
+
+    def size(self, log_id: LogId) -> int:
+        """How many entries log ``log_id`` holds."""
+        stmt = select(func.max(LedgerEntryRow.idx)).where(LedgerEntryRow.log_id == log_id)
+        with translate_errors(self._session):
+            last = self._session.scalar(stmt)
+        return 0 if last is None else last + 1
+
+    def append(self, entries: Sequence[LedgerEntry]) -> int:
+        """Append entries of one log, which MUST continue it without a gap; returns the
+        new size. A batch is written with one multi-row INSERT (group commit)."""
+        if not entries:
+            raise ValueError("nothing to append")
+        log_id = entries[0].log_id
+        start = self.size(log_id)
+        for offset, e in enumerate(entries):
+            if e.log_id != log_id or e.index != start + offset:
+                raise LedgerSequenceError(
+                    f"log {log_id} has {start} entries: the batch must hold indexes "
+                    f"{start}..{start + len(entries) - 1} of that log, in order"
+                )
+        rows = [
+            {
+                "log_id": e.log_id,
+                "idx": e.index,
+                "entry": e.entry,
+                "leaf_hash": e.leaf_hash,
+                "time": e.time,
+            }
+            for e in entries
+        ]
+        with translate_errors(self._session):
+            self._session.execute(insert(table_of(LedgerEntryRow)), rows)
+        return start + len(entries)
+
+    def entries(self, log_id: LogId, start: int, end: int) -> list[LedgerEntry]:
+        """Entries ``start <= index < end``, in order."""
+        stmt = (
+            select(LedgerEntryRow)
+            .where(LedgerEntryRow.log_id == log_id)
+            .where(LedgerEntryRow.idx >= start)
+            .where(LedgerEntryRow.idx < end)
+            .order_by(LedgerEntryRow.idx)
+        )
+        with translate_errors(self._session):
+            return [_entry(r) for r in self._session.scalars(stmt)]
+
+    def leaf_hashes(self, log_id: LogId, start: int, end: int) -> list[bytes]:
+        """Leaf hashes of entries ``start <= index < end``, in order (no entry bytes)."""
+        stmt = (
+            select(LedgerEntryRow.leaf_hash)
+            .where(LedgerEntryRow.log_id == log_id)
+            .where(LedgerEntryRow.idx >= start)
+            .where(LedgerEntryRow.idx < end)
+            .order_by(LedgerEntryRow.idx)
+        )
+        with translate_errors(self._session):
+            return list(self._session.scalars(stmt))
+
+    # -- integrate ---------------------------------------------------------------------------
+
+    def put_tree_nodes(self, log_id: LogId, nodes: Sequence[TreeNode]) -> None:
+        """Store hashes of newly completed subtrees. A node is written once, ever."""
+        if not nodes:
+            return
+        rows = [{"log_id": log_id, "level": n.level, "idx": n.index, "hash": n.hash} for n in nodes]
+        with translate_errors(self._session):
+            self._session.execute(insert(table_of(LedgerTreeNodeRow)), rows)
+
+    def tree_nodes(
+        self, log_id: LogId, coordinates: Iterable[tuple[int, int]]
+    ) -> dict[tuple[int, int], bytes]:
+        """Stored hashes at the given ``(level, index)`` coordinates; missing ones are absent.
+
+        On PostgreSQL one query per few hundred coordinates (a row-value IN, which uses the
+        primary key); on SQLite, where that IN is planned as a scan, one primary-key
+        lookup per coordinate through the same prepared statement (about 20 us each).
+        """
+        wanted = list(dict.fromkeys(coordinates))
+        found: dict[tuple[int, int], bytes] = {}
+        with translate_errors(self._session):
+            conn = self._session.connection()
+            if conn.dialect.name == "sqlite":
+                for level, index in wanted:
+                    params = {"log_id": log_id, "level": level, "idx": index}
+                    digest = conn.execute(_NODE_AT, params).scalar()
+                    if digest is not None:
+                        found[(level, index)] = digest
+                return found
+            for i in range(0, len(wanted), _LOOKUP_CHUNK):
+                chunk = wanted[i : i + _LOOKUP_CHUNK]
+                stmt = (
+                    select(LedgerTreeNodeRow.level, LedgerTreeNodeRow.idx, LedgerTreeNodeRow.hash)
+                    .where(LedgerTreeNodeRow.log_id == log_id)
+                    .where(tuple_(LedgerTreeNodeRow.level, LedgerTreeNodeRow.idx).in_(chunk))
+                )
+                for level, index, digest in conn.execute(stmt):
+                    found[(level, index)] = digest
+        return found
+
+    # -- publish -----------------------------------------------------------------------------
+
+    def add_checkpoint(
+        self, log_id: LogId, *, size: int, root: bytes, note: bytes, time: dt.datetime
+    ) -> StoredCheckpoint:
+        """Record a signed checkpoint. Its size MUST NOT exceed the entries stored, nor
+        fall below the latest checkpoint's (a log never shrinks)."""
+        stored = self.size(log_id)
+        latest = self.latest_checkpoint(log_id)
+        if size > stored or (latest is not None and size < latest.size):
+            floor = latest.size if latest else 0
+            raise LedgerSequenceError(
+                f"checkpoint of size {size} for log {log_id}: must be between {floor} "
+                f"(latest checkpoint) and {stored} (entries stored)"
+            )
+        row = CheckpointRow(log_id=log_id, size=size, root=root, note=note, time=time)
+        with translate_errors(self._session):
+            self._session.add(row)
+            self._session.flush()
+        return _checkpoint(row)
+
+    def latest_checkpoint(self, log_id: LogId) -> StoredCheckpoint | None:
+        """The largest checkpoint, the most recent one among equals."""
+        stmt = (
+            select(CheckpointRow)
+            .where(CheckpointRow.log_id == log_id)
+            .order_by(CheckpointRow.size.desc(), CheckpointRow.id.desc())
+            .limit(1)
+        )
+        with translate_errors(self._session):
+            row = self._session.scalars(stmt).first()
+        return None if row is None else _checkpoint(row)
+
+    def checkpoints(self, log_id: LogId) -> list[StoredCheckpoint]:
+        """The whole history of the log's checkpoints, oldest first."""
+        stmt = select(CheckpointRow).where(CheckpointRow.log_id == log_id).order_by("id")
+        with translate_errors(self._session):
+            return [_checkpoint(r) for r in self._session.scalars(stmt)]
+
+    def add_cosignature(
+        self,
+        checkpoint_id: CheckpointId,
+        *,
+        witness_name: str,
+        key_id: bytes,
+        line: str,
+        time: dt.datetime,
+    ) -> Cosignature:
+        """Record a witness's cosignature. :class:`DuplicateError` for the same line twice."""
+        row = CosignatureRow(
+            checkpoint_id=checkpoint_id,
+            witness_name=witness_name,
+            key_id=key_id,
+            line=line,
+            time=time,
+        )
+        with translate_errors(self._session):
+            self._session.add(row)
+            self._session.flush()
+        return _cosignature(row)
+
+    def cosignatures(self, checkpoint_id: CheckpointId) -> list[Cosignature]:
+        stmt = (
+            select(CosignatureRow)
+            .where(CosignatureRow.checkpoint_id == checkpoint_id)
+            .order_by(CosignatureRow.id)
+        )
+        with translate_errors(self._session):
+            return [_cosignature(r) for r in self._session.scalars(stmt)]

@@ -1,0 +1,449 @@
+"""The tables of a node's database, as typed SQLAlchemy models.
+
+These rows stay inside ``node.store``: repositories turn them into frozen domain
+dataclasses. The schema itself is created by the Alembic migrations in
+``node/store/migrations``, never by ``create_all``; a test checks that the two agree.
+
+Rules the database keeps, so that no code path can forget them:
+
+- No plate is ever stored in the clear. A plate is a ``plate_ciphertext`` under the key
+  of its ``(data_class, epoch)`` row in ``data_epochs`` plus a ``plate_lookup`` (a keyed
+  tag, never an unkeyed or salted hash). Destroying the epoch's key makes every
+  ciphertext of that epoch unreadable.
+- Secret key material is nullable and paired with a ``destroyed_at`` time: a check
+  constraint allows exactly "key and no destruction time" or "destruction time and no key".
+- The ledger tables (``ledger_entries``, ``ledger_tree_nodes``, ``checkpoints``,
+  ``cosignatures``, ``equivocations``) are append-only: triggers refuse UPDATE and DELETE
+  (and TRUNCATE on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from node.store.base import Base, Bytes32, Code, Ident, Index64, IntPk, Name, Timestamp
+
+#: Tables whose rows can never be updated or deleted (enforced by database triggers).
+APPEND_ONLY_TABLES = (
+    "ledger_entries",
+    "ledger_tree_nodes",
+    "checkpoints",
+    "cosignatures",
+    "equivocations",
+)
+
+
+def _len32(column: str) -> CheckConstraint:
+    return CheckConstraint(f"length({column}) = 32", name=f"{column}_32_bytes")
+
+
+def _key_xor_destroyed(key: str) -> CheckConstraint:
+    return CheckConstraint(
+        f"({key} IS NULL) = (destroyed_at IS NOT NULL)", name=f"{key}_or_destroyed"
+    )
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    listed = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=f"{column}_known")
+
+
+AGENCY_KINDS = ("municipal", "county", "state", "federal", "tribal", "private")
+ROLES = ("requester", "responder")
+AGREEMENT_STATUSES = ("proposed", "active", "rejected", "revoked", "expired", "superseded")
+
+
+# -- cameras and reads ---------------------------------------------------------------------
+
+
+class CameraRow(Base):
+    __tablename__ = "cameras"
+    __table_args__ = (
+        CheckConstraint("lat BETWEEN -90 AND 90", name="lat_range"),
+        CheckConstraint("lon BETWEEN -180 AND 180", name="lon_range"),
+        CheckConstraint("heading >= 0 AND heading < 360", name="heading_range"),
+    )
+
+    id: Mapped[Ident] = mapped_column(primary_key=True)
+    name: Mapped[Name]
+    lat: Mapped[float]
+    lon: Mapped[float]
+    heading: Mapped[float | None]
+    created: Mapped[Timestamp]
+
+
+class DataEpochRow(Base):
+    """The data key of one class of data (reads, crops, video...) for one epoch."""
+
+    __tablename__ = "data_epochs"
+    __table_args__ = (
+        CheckConstraint("epoch >= 0", name="epoch_non_negative"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        _key_xor_destroyed("key_material"),
+    )
+
+    data_class: Mapped[Code] = mapped_column(primary_key=True)
+    epoch: Mapped[int] = mapped_column(primary_key=True)
+    starts_at: Mapped[Timestamp]
+    ends_at: Mapped[Timestamp]
+    key_material: Mapped[bytes | None]
+    created: Mapped[Timestamp]
+    destroyed_at: Mapped[Timestamp | None]
+
+
+def _epoch_fk() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["data_class", "epoch"], ["data_epochs.data_class", "data_epochs.epoch"]
+    )
+
+
+class ReadRow(Base):
+    __tablename__ = "reads"
+    __table_args__ = (
+        _epoch_fk(),
+        _len32("plate_lookup"),
+        CheckConstraint("confidence >= 0 AND confidence <= 1", name="confidence_range"),
+        Index(None, "time"),
+        Index(None, "camera_id", "time"),
+        Index(None, "plate_lookup"),
+        Index(None, "data_class", "epoch"),
+    )
+
+    id: Mapped[IntPk]
+    camera_id: Mapped[Ident] = mapped_column(ForeignKey("cameras.id"))
+    time: Mapped[Timestamp]
+    data_class: Mapped[Code]
+    epoch: Mapped[int]
+    plate_ciphertext: Mapped[bytes]
+    plate_lookup: Mapped[Bytes32]
+    confidence: Mapped[float]
+    candidates_ciphertext: Mapped[bytes | None]
+    source: Mapped[Code]
+    dedup_key: Mapped[str] = mapped_column(String(255), unique=True)
+
+
+class ReadCropRow(Base):
+    """A read's plate crop: sealed inline, or a reference to a sealed file."""
+
+    __tablename__ = "read_crops"
+    __table_args__ = (
+        _epoch_fk(),
+        CheckConstraint(
+            "ciphertext IS NOT NULL OR reference IS NOT NULL", name="ciphertext_or_reference"
+        ),
+        Index(None, "data_class", "epoch"),
+    )
+
+    read_id: Mapped[int] = mapped_column(
+        ForeignKey("reads.id", ondelete="CASCADE"), primary_key=True
+    )
+    data_class: Mapped[Code]
+    epoch: Mapped[int]
+    ciphertext: Mapped[bytes | None]
+    reference: Mapped[str | None] = mapped_column(String(1024))
+
+
+# -- hotlists ------------------------------------------------------------------------------
+
+
+class HotlistRow(Base):
+    __tablename__ = "hotlists"
+
+    id: Mapped[Ident] = mapped_column(primary_key=True)
+    name: Mapped[Name]
+    source: Mapped[Name]
+    created: Mapped[Timestamp]
+
+
+class HotlistEntryRow(Base):
+    __tablename__ = "hotlist_entries"
+    __table_args__ = (
+        _epoch_fk(),
+        _len32("plate_lookup"),
+        UniqueConstraint("hotlist_id", "plate_lookup", "case_number"),
+        CheckConstraint("length(case_number) > 0", name="case_number_given"),
+        CheckConstraint("length(reason) > 0", name="reason_given"),
+        CheckConstraint("length(category) > 0", name="category_given"),
+        Index(None, "plate_lookup"),
+        Index(None, "expires"),
+    )
+
+    id: Mapped[IntPk]
+    hotlist_id: Mapped[Ident] = mapped_column(ForeignKey("hotlists.id", ondelete="CASCADE"))
+    data_class: Mapped[Code]
+    epoch: Mapped[int]
+    plate_ciphertext: Mapped[bytes]
+    plate_lookup: Mapped[Bytes32]
+    region: Mapped[str | None] = mapped_column(String(16))
+    case_number: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(64))
+    ori: Mapped[str | None] = mapped_column(String(9))
+    expires: Mapped[Timestamp]
+    added: Mapped[Timestamp]
+
+
+# -- peers ---------------------------------------------------------------------------------
+
+
+class PeerRow(Base):
+    __tablename__ = "peers"
+    __table_args__ = (
+        _one_of("kind", AGENCY_KINDS),
+        CheckConstraint("length(cert_sha256) = 64", name="cert_sha256_hex"),
+        *(_len32(k) for k in ("signing_key", "log_key", "witness_key", "sealing_key")),
+    )
+
+    node_id: Mapped[Ident] = mapped_column(primary_key=True)
+    name: Mapped[Name]
+    ori: Mapped[str] = mapped_column(String(9))
+    jurisdiction: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[Code]
+    endpoint: Mapped[str] = mapped_column(String(255))
+    cert_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    cert_pem: Mapped[bytes]
+    signing_key: Mapped[Bytes32]
+    log_key: Mapped[Bytes32]
+    witness_key: Mapped[Bytes32]
+    sealing_key: Mapped[Bytes32]
+    active: Mapped[bool]
+    added: Mapped[Timestamp]
+    updated: Mapped[Timestamp]
+
+
+class SeenRequestRow(Base):
+    """Replay cache: a peer's request id is accepted once until it expires."""
+
+    __tablename__ = "seen_requests"
+    __table_args__ = (Index(None, "expires"),)
+
+    peer_id: Mapped[Ident] = mapped_column(
+        ForeignKey("peers.node_id", ondelete="CASCADE"), primary_key=True
+    )
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen: Mapped[Timestamp]
+    expires: Mapped[Timestamp]
+
+
+# -- agreements ----------------------------------------------------------------------------
+
+
+class AgreementRow(Base):
+    """An agreement with one peer, across its versions."""
+
+    __tablename__ = "agreements"
+    __table_args__ = (_one_of("role", ROLES),)
+
+    id: Mapped[Ident] = mapped_column(primary_key=True)
+    peer_id: Mapped[Ident] = mapped_column(ForeignKey("peers.node_id"))
+    role: Mapped[Code]
+    created: Mapped[Timestamp]
+
+
+class AgreementVersionRow(Base):
+    __tablename__ = "agreement_versions"
+    __table_args__ = (
+        _one_of("status", AGREEMENT_STATUSES),
+        _len32("digest"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint("valid_until > valid_from", name="valid_until_after_from"),
+        # At most one version of an agreement is in force.
+        Index(
+            "uq_agreement_versions_one_active",
+            "agreement_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+        Index(None, "status"),
+    )
+
+    agreement_id: Mapped[Ident] = mapped_column(ForeignKey("agreements.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True)
+    document: Mapped[bytes]
+    digest: Mapped[Bytes32] = mapped_column(unique=True)
+    status: Mapped[Code]
+    valid_from: Mapped[Timestamp]
+    valid_until: Mapped[Timestamp]
+    created: Mapped[Timestamp]
+    status_changed: Mapped[Timestamp]
+
+
+class AgreementSignatureRow(Base):
+    __tablename__ = "agreement_signatures"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["agreement_id", "version"],
+            ["agreement_versions.agreement_id", "agreement_versions.version"],
+            ondelete="CASCADE",
+        ),
+        _one_of("role", ROLES),
+        _len32("signer_key"),
+        CheckConstraint("length(signature) = 64", name="signature_64_bytes"),
+    )
+
+    agreement_id: Mapped[Ident] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True)
+    role: Mapped[Code] = mapped_column(primary_key=True)
+    signer_key: Mapped[Bytes32]
+    signature: Mapped[bytes] = mapped_column(LargeBinary(64))
+    signed_at: Mapped[Timestamp]
+
+
+class OprfEpochKeyRow(Base):
+    """The responder's VOPRF key of one agreement and epoch; its public key is committed
+    in the ledger, its secret destroyed with the epoch."""
+
+    __tablename__ = "agreement_epoch_keys"
+    __table_args__ = (
+        CheckConstraint("epoch >= 0", name="epoch_non_negative"),
+        _key_xor_destroyed("secret"),
+    )
+
+    agreement_id: Mapped[Ident] = mapped_column(ForeignKey("agreements.id"), primary_key=True)
+    epoch: Mapped[int] = mapped_column(primary_key=True)
+    secret: Mapped[bytes | None]
+    public_key: Mapped[bytes]
+    created: Mapped[Timestamp]
+    destroyed_at: Mapped[Timestamp | None]
+
+
+# -- ledger (append-only) ------------------------------------------------------------------
+
+
+class LedgerEntryRow(Base):
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        CheckConstraint("idx >= 0", name="idx_non_negative"),
+        _len32("leaf_hash"),
+    )
+
+    log_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    idx: Mapped[Index64] = mapped_column(primary_key=True, autoincrement=False)
+    entry: Mapped[bytes]
+    leaf_hash: Mapped[Bytes32]
+    time: Mapped[Timestamp]
+
+
+class LedgerTreeNodeRow(Base):
+    """The hash of the complete subtree of ``2**level`` leaves starting at leaf
+    ``idx * 2**level``: what makes every proof O(log n) lookups."""
+
+    __tablename__ = "ledger_tree_nodes"
+    __table_args__ = (
+        CheckConstraint("level >= 0 AND level < 64", name="level_range"),
+        CheckConstraint("idx >= 0", name="idx_non_negative"),
+        _len32("hash"),
+        {"sqlite_with_rowid": False},
+    )
+
+    log_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    idx: Mapped[Index64] = mapped_column(primary_key=True, autoincrement=False)
+    hash: Mapped[Bytes32]
+
+
+class CheckpointRow(Base):
+    __tablename__ = "checkpoints"
+    __table_args__ = (
+        CheckConstraint("size >= 0", name="size_non_negative"),
+        _len32("root"),
+        Index(None, "log_id", "size"),
+    )
+
+    id: Mapped[IntPk]
+    log_id: Mapped[str] = mapped_column(String(255))
+    size: Mapped[Index64]
+    root: Mapped[Bytes32]
+    note: Mapped[bytes]
+    time: Mapped[Timestamp]
+
+
+class CosignatureRow(Base):
+    __tablename__ = "cosignatures"
+    __table_args__ = (
+        UniqueConstraint("checkpoint_id", "line"),
+        CheckConstraint("length(key_id) = 4", name="key_id_4_bytes"),
+    )
+
+    id: Mapped[IntPk]
+    checkpoint_id: Mapped[int] = mapped_column(ForeignKey("checkpoints.id"))
+    witness_name: Mapped[str] = mapped_column(String(255))
+    key_id: Mapped[bytes] = mapped_column(LargeBinary(4))
+    line: Mapped[str] = mapped_column(Text)
+    time: Mapped[Timestamp]
+
+
+# -- witnessing peers' logs ----------------------------------------------------------------
+
+
+class WitnessedCheckpointRow(Base):
+    """A peer's checkpoint this node verified (and usually cosigned) as a witness.
+
+    Not append-only: a witness only needs the latest state of each log and may prune.
+    """
+
+    __tablename__ = "witnessed_checkpoints"
+    __table_args__ = (
+        UniqueConstraint("origin", "size", "root"),
+        CheckConstraint("size >= 0", name="size_non_negative"),
+        _len32("root"),
+    )
+
+    id: Mapped[IntPk]
+    origin: Mapped[str] = mapped_column(String(255))
+    size: Mapped[Index64]
+    root: Mapped[Bytes32]
+    note: Mapped[bytes]
+    cosignature: Mapped[str | None] = mapped_column(Text)
+    received: Mapped[Timestamp]
+
+
+class EquivocationRow(Base):
+    """Two signed checkpoints of one log that cannot both be honest: kept forever."""
+
+    __tablename__ = "equivocations"
+    __table_args__ = (Index(None, "origin"),)
+
+    id: Mapped[IntPk]
+    origin: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(String(64))
+    note_a: Mapped[bytes]
+    note_b: Mapped[bytes]
+    detected: Mapped[Timestamp]
+
+
+__all__ = [
+    "APPEND_ONLY_TABLES",
+    "AgreementRow",
+    "AgreementSignatureRow",
+    "AgreementVersionRow",
+    "Base",
+    "CameraRow",
+    "CheckpointRow",
+    "CosignatureRow",
+    "DataEpochRow",
+    "EquivocationRow",
+    "HotlistEntryRow",
+    "HotlistRow",
+    "LedgerEntryRow",
+    "LedgerTreeNodeRow",
+    "OprfEpochKeyRow",
+    "PeerRow",
+    "ReadCropRow",
+    "ReadRow",
+    "SeenRequestRow",
+    "WitnessedCheckpointRow",
+]

@@ -1,0 +1,1 @@
+"""Tests of node.store, run on SQLite and (when configured) PostgreSQL."""
