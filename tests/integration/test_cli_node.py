@@ -227,3 +227,108 @@ async def main():
 
 asyncio.run(main())
 """
+
+
+def test_peers_add_list_suspend_restore(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert accord("node", "init", "--dir", str(a), *INIT_ARGS).returncode == 0
+    other = [
+        "--name",
+        "culver-city-pd",
+        "--ori",
+        "CA0191600",
+        "--jurisdiction",
+        "US-CA",
+        "--kind",
+        "municipal",
+    ]
+    assert accord("node", "init", "--dir", str(b), *other).returncode == 0
+    added = accord(
+        "node",
+        "peers",
+        "add",
+        "--dir",
+        str(a),
+        "--cert",
+        str(b / "tls/node.crt"),
+        "--keys",
+        str(b / "keys/public.toml"),
+        "--endpoint",
+        "127.0.0.1:7444",
+    )
+    assert added.returncode == 0, added.stderr
+    assert "culver-city-pd" in added.stdout
+    listed = accord("node", "peers", "list", "--dir", str(a))
+    assert (
+        "culver-city-pd" in listed.stdout
+        and "CA0191600" in listed.stdout
+        and "yes" in listed.stdout
+    )
+    again = accord(
+        "node",
+        "peers",
+        "add",
+        "--dir",
+        str(a),
+        "--cert",
+        str(b / "tls/node.crt"),
+        "--keys",
+        str(b / "keys/public.toml"),
+        "--endpoint",
+        "127.0.0.1:7444",
+    )
+    assert again.returncode == 1
+    assert len(again.stderr.strip().splitlines()) == 1
+    assert accord("node", "peers", "suspend", "--dir", str(a), "culver-city-pd").returncode == 0
+    assert " no " in accord("node", "peers", "list", "--dir", str(a)).stdout
+    assert accord("node", "peers", "restore", "--dir", str(a), "culver-city-pd").returncode == 0
+    missing = accord("node", "peers", "suspend", "--dir", str(a), "nobody")
+    assert missing.returncode == 1
+    assert "nobody" in missing.stderr
+
+
+def test_peer_card_and_certificate_must_belong_together(tmp_path: Path) -> None:
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    assert accord("node", "init", "--dir", str(a), *INIT_ARGS).returncode == 0
+    for h, name in ((b, "culver-city-pd"), (c, "los-angeles-pd")):
+        args = [
+            "--name",
+            name,
+            "--ori",
+            "CA0191600",
+            "--jurisdiction",
+            "US-CA",
+            "--kind",
+            "municipal",
+        ]
+        assert accord("node", "init", "--dir", str(h), *args).returncode == 0
+    mixed = accord(
+        "node",
+        "peers",
+        "add",
+        "--dir",
+        str(a),
+        "--cert",
+        str(c / "tls/node.crt"),
+        "--keys",
+        str(b / "keys/public.toml"),
+        "--endpoint",
+        "127.0.0.1:7444",
+    )
+    assert mixed.returncode == 1
+    assert "node.crt" in mixed.stderr
+    own = accord(
+        "node",
+        "peers",
+        "add",
+        "--dir",
+        str(a),
+        "--cert",
+        str(a / "tls/node.crt"),
+        "--keys",
+        str(a / "keys/public.toml"),
+        "--endpoint",
+        "127.0.0.1:7444",
+    )
+    assert own.returncode == 1
+    assert "own certificate" in own.stderr
