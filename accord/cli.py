@@ -11,7 +11,7 @@ import sys
 import typer
 from rich.console import Console
 
-from accord.commands import demo, node
+from accord.commands import audit, demo, ledger, node
 
 app = typer.Typer(
     name="accord",
@@ -21,6 +21,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(node.app, name="node")
+app.add_typer(ledger.app, name="ledger")
+app.add_typer(audit.app, name="audit")
 app.command(name="demo")(demo.demo)
 
 _err = Console(stderr=True, highlight=False)
@@ -28,10 +30,11 @@ _err = Console(stderr=True, highlight=False)
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
     """Errors that mean "the user or the world is wrong", not "Accord is broken"."""
+    from audit.errors import AuditError
     from crypto.errors import CryptoError
     from node.errors import NodeError
 
-    found: list[type[BaseException]] = [NodeError, CryptoError]
+    found: list[type[BaseException]] = [NodeError, CryptoError, AuditError]
     try:
         from node.store.errors import StoreError
 

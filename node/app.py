@@ -6,25 +6,46 @@ key files' permissions, that the database is reachable and at the schema this co
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import grpc.aio
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from crypto.note import NoteVerifier
 from node.config import AgencyKind, NodeConfig, load_config
 from node.errors import ConfigError
 from node.identity import KEYS_DIR, PUBLIC_FILE, NodeKeys, load_node_keys
-from node.ids import NodeId
+from node.ids import LogId, NodeId
+from node.ledger.log import LedgerLog
+from node.ledger.names import (
+    log_origin,
+    log_signer,
+    log_verifier,
+    witness_signer,
+    witness_verifier,
+)
+from node.ledger.publisher import Publisher, WitnessClient
+from node.ledger.recorder import Recorder
+from node.ledger.witness import Witness
 from node.peer_card import read_peer_card
+from node.rpc.client import peer_channel
+from node.rpc.ledger_service import grpc_witness_call, ledger_services
 from node.rpc.peers import KnownPeer
 from node.server import NodeServer, ServiceRegistration
 from node.store.db import create_engine, session_factory, session_scope
 from node.store.errors import NotFoundError
+from node.store.ledger import StoredCheckpoint
 from node.store.migrate import check_schema
 from node.store.peers import Peer, PeerRepository
+
+log = logging.getLogger(__name__)
 
 
 class StorePeers:
@@ -62,7 +83,16 @@ class NodeApp:
     engine: Engine
     sessions: sessionmaker[Session]
     server: NodeServer
+    ledger: LedgerLog
+    publisher: Publisher
+    witness: Witness
+    recorder: Recorder
     services: list[ServiceRegistration] = field(default_factory=list)
+    publish_interval_s: float = 1.0
+    heartbeat_s: float = 60.0
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
+    _publish_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
     def open(cls, home: Path, *, listen: str | None = None) -> NodeApp:
@@ -82,16 +112,109 @@ class NodeApp:
             peers=StorePeers(sessions),
             listen=listen or config.listen,
         )
-        return cls(config=config, keys=keys, engine=engine, sessions=sessions, server=server)
+        ledger = LedgerLog(sessions, LogId(log_origin(config.name)))
+        publisher = Publisher(ledger, sessions, log_signer(config.name, keys.log))
+
+        def witnessed_logs() -> dict[str, NoteVerifier]:
+            with session_scope(sessions) as s:
+                peers = PeerRepository(s).all(active_only=True)
+            return {log_origin(p.name): log_verifier(p.name, p.log_key) for p in peers}
+
+        witness = Witness(sessions, witness_signer(config.name, keys.witness), witnessed_logs)
+        recorder = Recorder(ledger, node_name=config.name, actor_key=keys.actor)
+        app = cls(
+            config=config,
+            keys=keys,
+            engine=engine,
+            sessions=sessions,
+            server=server,
+            ledger=ledger,
+            publisher=publisher,
+            witness=witness,
+            recorder=recorder,
+        )
+        app.services = ledger_services(ledger, publisher, witness)
+        return app
 
     async def start(self) -> int:
-        """Start serving; returns the bound port."""
+        """Open the ledger, start serving and publishing; returns the bound port."""
+        await self.ledger.open()
         self.server.services = list(self.services)
-        return await self.server.start()
+        port = await self.server.start()
+        await self.recorder.record(
+            "admin.action",
+            action="node.start",
+            actor=self.recorder.actor("system"),
+            detail="started",
+        )
+        self._tasks.append(asyncio.create_task(self._publish_loop(), name="ledger-publisher"))
+        return port
+
+    def peer_channel(self, peer: Peer) -> grpc.aio.Channel:
+        """A (cached) mutual-TLS channel to an active peer."""
+        channel = self._channels.get(peer.name)
+        if channel is None:
+            channel = peer_channel(
+                own_name=self.config.name,
+                own_tls=self.keys.tls,
+                peer_name=peer.name,
+                peer_cert_pem=peer.cert_pem,
+                endpoint=peer.endpoint,
+            )
+            self._channels[peer.name] = channel
+        return channel
+
+    def _active_peers(self) -> list[Peer]:
+        with session_scope(self.sessions) as s:
+            return PeerRepository(s).all(active_only=True)
+
+    def _refresh_witnesses(self, peers: list[Peer]) -> None:
+        """Witness every active peer; channels are made here, on the event loop's thread."""
+        current = {w.verifier.name: w for w in self.publisher.witnesses}
+        refreshed = []
+        for p in peers:
+            verifier = witness_verifier(p.name, p.witness_key)
+            known = current.get(verifier.name)
+            if known is not None and known.verifier == verifier:
+                refreshed.append(known)
+            else:
+                refreshed.append(WitnessClient(verifier, grpc_witness_call(self.peer_channel(p))))
+        self.publisher.witnesses = refreshed
+
+    async def publish_once(self) -> StoredCheckpoint | None:
+        """Sign a checkpoint if due and gather cosignatures from peer witnesses.
+
+        Returns the latest checkpoint (new or not) once witnesses were asked.
+        """
+        async with self._publish_lock:
+            self._refresh_witnesses(await asyncio.to_thread(self._active_peers))
+            await asyncio.to_thread(self.publisher.maybe_sign, heartbeat_s=self.heartbeat_s)
+            latest = await asyncio.to_thread(self.publisher.latest)
+            if latest is not None and self.publisher.witnesses:
+                await self.publisher.gather_cosignatures(latest)
+            return latest
+
+    async def _publish_loop(self) -> None:
+        while True:
+            try:
+                await self.publish_once()
+            except Exception:
+                log.exception("publishing a checkpoint failed")
+            await asyncio.sleep(self.publish_interval_s)
 
     async def close(self) -> None:
-        """Stop the server (gracefully) and release the database."""
+        """Stop publishing and serving (gracefully), flush the ledger, release the store."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
         await self.server.stop()
+        for channel in self._channels.values():
+            await channel.close()
+        self._channels.clear()
+        await self.ledger.close()
         self.engine.dispose()
 
 
@@ -179,3 +302,34 @@ def own_card_paths(home: Path) -> tuple[Path, Path]:
 
 
 __all__ = ["AgencyKind", "NodeApp", "StorePeers", "add_peer_from_files", "list_peers"]
+
+
+def audit_policy_text(home: Path, *, quorum: int) -> str:
+    """A verification policy for this node's log: its key and its peers' witness keys."""
+    from node.identity import load_node_keys
+
+    config, engine, sessions = _open_store(home)
+    try:
+        with session_scope(sessions) as s:
+            peers = PeerRepository(s).all(active_only=True)
+    finally:
+        engine.dispose()
+    log_key = log_signer(config.name, load_node_keys(home).log).verifier.vkey()
+    witnesses = [witness_verifier(p.name, p.witness_key).vkey() for p in peers]
+    if not 0 < quorum <= len(witnesses):
+        raise ConfigError(home / "accord.toml", f"quorum {quorum} needs that many peer witnesses")
+    lines = [f'log = "{log_key}"', "witnesses = ["]
+    lines += [f'    "{w}",' for w in witnesses]
+    lines += ["]", f"quorum = {quorum}", ""]
+    return "\n".join(lines)
+
+
+async def export_ledger(home: Path, out: Path) -> int:
+    """Export the node's log up to its latest checkpoint as static tiles in ``out``."""
+    from node.ledger.export import export_tiles
+
+    app = NodeApp.open(home)
+    try:
+        return await asyncio.to_thread(export_tiles, app.ledger, app.publisher, app.sessions, out)
+    finally:
+        app.engine.dispose()

@@ -106,6 +106,53 @@ async def run_demo(base: Path, *, keep: bool, console: Console) -> int:
 
             await log.run(f"{a} checks {b}'s health", health)
 
+        for name, app in apps.items():
+
+            async def cosign(name: str = name, app: NodeApp = app) -> str:
+                await app.recorder.record(
+                    "admin.action",
+                    action="demo.peers-pinned",
+                    actor=app.recorder.actor("demo-admin"),
+                    detail="pinned the certificates of the other demo cities",
+                )
+                app.heartbeat_s = 0  # sign now, even if the background round just did
+                cp = await app.publish_once()
+                app.heartbeat_s = 60
+                if cp is None:
+                    raise RuntimeError("no checkpoint was signed")
+                note = app.publisher.cosigned_note(cp)
+                cosigners = [
+                    ln.split()[1] for ln in note.decode().splitlines() if "/witness " in ln
+                ]
+                return f"checkpoint of size {cp.size} cosigned by {', '.join(cosigners)}"
+
+            await log.run(f"{name}'s ledger is witnessed by its peers", cosign)
+
+        for name, app in apps.items():
+
+            async def audit(name: str = name, app: NodeApp = app) -> str:
+                from audit.policy import parse_policy
+                from audit.source import DirectorySource
+                from audit.verify import verify_log
+                from node.app import audit_policy_text
+                from node.ledger.export import export_tiles
+
+                out = homes[name] / "ledger"
+                size = await asyncio.to_thread(
+                    export_tiles, app.ledger, app.publisher, app.sessions, out
+                )
+                vkey = app.publisher.signer.verifier.vkey()
+                (base / name / "ledger.vkey").write_text(vkey + "\n")
+                policy_text = audit_policy_text(homes[name], quorum=len(apps) - 1)
+                (base / name / "audit-policy.toml").write_text(policy_text)
+                report = verify_log(DirectorySource(out), parse_policy(policy_text))
+                return (
+                    f"exported {size} entries as tiles to {out}; accord audit verify: OK "
+                    f"(root {report.root_hex[:16]}..., {len(report.cosigners)} cosigners)"
+                )
+
+            await log.run(f"audit {name}'s ledger", audit)
+
         _summary(console, log)
         if keep and log.failed == 0:
             console.print("\nThe federation keeps running; press Ctrl-C to stop it.")
@@ -146,5 +193,5 @@ def _summary(console: Console, log: StepLog) -> None:
     else:
         console.print(
             "[green]Every step succeeded.[/] No plate left any node: "
-            "this stage exchanged only health checks."
+            "nodes exchanged health checks and cosigned each other's ledgers."
         )

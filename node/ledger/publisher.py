@@ -131,9 +131,17 @@ class Publisher:
         return self.sign() if grew or due else None
 
     async def gather_cosignatures(self, checkpoint: StoredCheckpoint) -> bytes:
-        """Send ``checkpoint`` to every witness; store and return the cosigned note."""
+        """Send ``checkpoint`` to every witness that has not cosigned it yet; store the new
+        cosignatures and return the note with all of them."""
+        with session_scope(self._sessions) as s:
+            done = {
+                c.witness_name
+                for c in LedgerRepository(s).cosignatures(CheckpointId(checkpoint.id))
+            }
         lines: list[tuple[str, str]] = []
         for w in self.witnesses:
+            if w.verifier.name in done:
+                continue
             try:
                 proof = (
                     self._ledger.consistency_proof(w.last_size, checkpoint.size)
@@ -151,10 +159,9 @@ class Publisher:
                 continue
             w.last_size = checkpoint.size
             lines.append((w.verifier.name, line))
-        note = checkpoint.note
         if lines:
-            note = add_signature_lines(note, [ln for _, ln in lines])
-            open_note(note, [self.signer.verifier, *(w.verifier for w in self.witnesses)])
+            checked = add_signature_lines(checkpoint.note, [ln for _, ln in lines])
+            open_note(checked, [self.signer.verifier, *(w.verifier for w in self.witnesses)])
             now = self._clock()
             with session_scope(self._sessions) as s:
                 repo = LedgerRepository(s)
@@ -167,7 +174,7 @@ class Publisher:
                         line=line,
                         time=now,
                     )
-        return note
+        return self.cosigned_note(checkpoint)
 
     def cosigned_note(self, checkpoint: StoredCheckpoint) -> bytes:
         """The checkpoint's note with every cosignature stored for it."""

@@ -20,6 +20,12 @@ from node.errors import (
     SetupError,
     UnknownPeerError,
 )
+from node.ledger.errors import (
+    InconsistentCheckpointError,
+    ProofRequestError,
+    UnknownLogError,
+    WitnessConflictError,
+)
 from node.policy.errors import (
     AgreementSignatureError,
     InvalidAgreementError,
@@ -38,6 +44,11 @@ STATUS_BY_ERROR: Mapping[type[BaseException], grpc.StatusCode] = {
     PeerMismatchError: grpc.StatusCode.PERMISSION_DENIED,
     PeerUnavailableError: grpc.StatusCode.UNAVAILABLE,
     PeerError: grpc.StatusCode.PERMISSION_DENIED,
+    # Ledger and witness (tlog-witness: 404 unknown log, 409 conflict, 422 bad proof).
+    UnknownLogError: grpc.StatusCode.NOT_FOUND,
+    WitnessConflictError: grpc.StatusCode.FAILED_PRECONDITION,
+    InconsistentCheckpointError: grpc.StatusCode.INVALID_ARGUMENT,
+    ProofRequestError: grpc.StatusCode.OUT_OF_RANGE,
     # Bad bytes from a peer (invalid group elements, proofs, signatures, notes).
     CryptoError: grpc.StatusCode.INVALID_ARGUMENT,
     SetupError: grpc.StatusCode.FAILED_PRECONDITION,

@@ -215,6 +215,20 @@ class LedgerRepository:
                     found[(level, index)] = digest
         return found
 
+    def tree_level(self, log_id: LogId, level: int, start: int, end: int) -> list[bytes]:
+        """Stored hashes at ``level`` with ``start <= index < end``, in index order (one
+        range scan of the primary key: how tiles are exported)."""
+        stmt = (
+            select(LedgerTreeNodeRow.hash)
+            .where(LedgerTreeNodeRow.log_id == log_id)
+            .where(LedgerTreeNodeRow.level == level)
+            .where(LedgerTreeNodeRow.idx >= start)
+            .where(LedgerTreeNodeRow.idx < end)
+            .order_by(LedgerTreeNodeRow.idx)
+        )
+        with translate_errors(self._session):
+            return list(self._session.scalars(stmt))
+
     # -- publish -----------------------------------------------------------------------------
 
     def add_checkpoint(

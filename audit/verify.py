@@ -1,0 +1,206 @@
+"""``accord audit verify``: check a whole log without trusting the node that wrote it.
+
+In order, stopping at the first violation (:class:`VerificationError` names it):
+
+1. the checkpoint is signed by the log key, and by at least ``quorum`` of the policy's
+   witnesses (cosignature/v1); a bad signature from a known key is a violation;
+2. every entry bundle up to the checkpoint's size is present and well formed;
+3. every entry decodes, is in canonical form (re-encoding gives the same bytes), has a
+   known type and schema, and entry times never go backwards;
+4. the Merkle root recomputed from all entries equals the checkpoint's root, and every
+   hash tile equals the recomputed subtree hashes;
+5. every historical checkpoint is signed by the log, sizes never shrink, and each one's
+   root equals the root of the same prefix of entries (so no checkpoint was ever forked
+   or rewritten), and the latest checkpoint is not older than the history.
+
+Nothing here needs a plate: entries hold commitments only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from audit.errors import LogSourceError, VerificationError
+from audit.policy import VerifyPolicy
+from audit.source import LogSource
+from crypto.checkpoint import CheckpointError, parse_checkpoint
+from crypto.entries import EntryError, decode_entry
+from crypto.merkle import EMPTY_ROOT
+from crypto.note import NoteError, open_note
+from crypto.tiles import (
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    TileError,
+    bundles_for,
+    decode_bundle,
+    split_hashes,
+    tiles_for,
+)
+
+HISTORY_DIR = "accord/checkpoints"
+_sha256 = hashlib.sha256
+
+
+@dataclass
+class AuditReport:
+    """What was verified, for the CLI's summary."""
+
+    origin: str = ""
+    size: int = 0
+    root_hex: str = ""
+    cosigners: list[str] = field(default_factory=list)
+    checkpoints_checked: int = 0
+    entries_by_type: dict[str, int] = field(default_factory=dict)
+
+
+class _Levels:
+    """Recomputes the subtree hashes that tiles hold (tree levels 0, 8, 16, ...) as
+    leaves stream in, keeping only those levels in memory."""
+
+    def __init__(self) -> None:
+        self.levels: list[list[bytes]] = [[]]  # index = tile level
+        self.peaks: list[tuple[int, bytes]] = []
+        self.size = 0
+
+    def add(self, leaf: bytes) -> None:
+        self.levels[0].append(leaf)
+        height, acc = 0, leaf
+        while self.peaks and self.peaks[-1][0] == height:
+            _, left = self.peaks.pop()
+            acc = _sha256(b"\x01" + left + acc).digest()
+            height += 1
+            if height % TILE_HEIGHT == 0:
+                if len(self.levels) <= height // TILE_HEIGHT:
+                    self.levels.append([])
+                self.levels[height // TILE_HEIGHT].append(acc)
+        self.peaks.append((height, acc))
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self.peaks:
+            return EMPTY_ROOT
+        acc = self.peaks[-1][1]
+        for _, h in reversed(self.peaks[:-1]):
+            acc = _sha256(b"\x01" + h + acc).digest()
+        return acc
+
+
+def _read(source: LogSource, path: str) -> bytes:
+    try:
+        return source.read(path)
+    except LogSourceError as e:
+        raise VerificationError(f"missing or unreadable {path}: {e}") from e
+
+
+def verify_log(
+    source: LogSource,
+    policy: VerifyPolicy,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> AuditReport:
+    """Verify the log at ``source`` against ``policy``; raises on the first violation."""
+    report = AuditReport()
+    note = _read(source, "checkpoint")
+    try:
+        opened = open_note(note, [policy.log, *policy.witnesses])
+    except NoteError as e:
+        raise VerificationError(f"checkpoint: {e}") from e
+    if policy.log not in opened.verified_by:
+        raise VerificationError("checkpoint: not signed by the log key")
+    cosigners = sorted({name for name, _ in opened.cosigned_at})
+    if len(cosigners) < policy.quorum:
+        raise VerificationError(
+            f"checkpoint: {len(cosigners)} witness cosignature(s), the policy needs {policy.quorum}"
+        )
+    try:
+        checkpoint = parse_checkpoint(opened.note.text)
+    except CheckpointError as e:
+        raise VerificationError(f"checkpoint: {e}") from e
+    if checkpoint.origin != policy.log.name:
+        raise VerificationError(
+            f"checkpoint origin {checkpoint.origin!r} is not the log's key name"
+        )
+    report.origin, report.size, report.cosigners = checkpoint.origin, checkpoint.size, cosigners
+
+    history = _history(source, policy)
+    wanted_roots: dict[int, bytes] = {}
+    for i, (size, root) in enumerate(history):
+        if i and size < history[i - 1][0]:
+            raise VerificationError(f"{HISTORY_DIR}/{i}: tree size went down ({size})")
+        if size > checkpoint.size:
+            raise VerificationError(
+                f"checkpoint (size {checkpoint.size}) is older than {HISTORY_DIR}/{i} "
+                f"(size {size}): a stale checkpoint is being served"
+            )
+        if wanted_roots.setdefault(size, root) != root:
+            raise VerificationError(f"{HISTORY_DIR}/{i}: two different roots for size {size}")
+    wanted_roots.setdefault(checkpoint.size, checkpoint.root)
+    if wanted_roots[checkpoint.size] != checkpoint.root:
+        raise VerificationError(
+            f"checkpoint and history disagree on the root of size {checkpoint.size}"
+        )
+    if 0 in wanted_roots and wanted_roots[0] != EMPTY_ROOT:
+        raise VerificationError("a checkpoint of size 0 has a non-empty root")
+
+    levels = _Levels()
+    last_time = -1
+    for bundle in bundles_for(checkpoint.size):
+        try:
+            entries = decode_bundle(_read(source, bundle.path()), bundle.width)
+        except TileError as e:
+            raise VerificationError(f"{bundle.path()}: {e}") from e
+        for offset, data in enumerate(entries):
+            index = bundle.index * TILE_WIDTH + offset
+            try:
+                entry = decode_entry(data)
+            except EntryError as e:
+                raise VerificationError(f"entry {index}: {e}") from e
+            if entry.encode() != data:
+                raise VerificationError(f"entry {index}: not in canonical form")
+            if entry.time_ms < last_time:
+                raise VerificationError(f"entry {index}: time goes backwards")
+            last_time = entry.time_ms
+            report.entries_by_type[entry.type] = report.entries_by_type.get(entry.type, 0) + 1
+            levels.add(_sha256(b"\x00" + data).digest())
+            if levels.size in wanted_roots and levels.root() != wanted_roots[levels.size]:
+                raise VerificationError(
+                    f"the checkpoint of size {levels.size} does not match the entries "
+                    "(history rewritten or forked)"
+                )
+        if progress is not None:
+            progress(levels.size, checkpoint.size)
+    if levels.root() != checkpoint.root:
+        raise VerificationError("the root of the entries is not the checkpoint's root")
+    for tile in tiles_for(checkpoint.size):
+        try:
+            hashes = split_hashes(_read(source, tile.path()), tile.width)
+        except TileError as e:
+            raise VerificationError(f"{tile.path()}: {e}") from e
+        level = levels.levels[tile.level]
+        start = tile.index * TILE_WIDTH
+        if hashes != level[start : start + tile.width]:
+            raise VerificationError(f"{tile.path()}: hashes do not match the entries")
+    report.root_hex = checkpoint.root.hex()
+    report.checkpoints_checked = len(history) + 1
+    return report
+
+
+def _history(source: LogSource, policy: VerifyPolicy) -> list[tuple[int, bytes]]:
+    out: list[tuple[int, bytes]] = []
+    i = 0
+    while source.exists(f"{HISTORY_DIR}/{i}"):
+        path = f"{HISTORY_DIR}/{i}"
+        try:
+            opened = open_note(_read(source, path), [policy.log, *policy.witnesses])
+            if policy.log not in opened.verified_by:
+                raise VerificationError(f"{path}: not signed by the log key")
+            cp = parse_checkpoint(opened.note.text)
+        except (NoteError, CheckpointError) as e:
+            raise VerificationError(f"{path}: {e}") from e
+        if cp.origin != policy.log.name:
+            raise VerificationError(f"{path}: origin {cp.origin!r} is not this log's")
+        out.append((cp.size, cp.root))
+        i += 1
+    return out
