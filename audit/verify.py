@@ -5,7 +5,8 @@ In order, stopping at the first violation (:class:`VerificationError` names it):
 1. the checkpoint is signed by the log key, and by at least ``quorum`` of the policy's
    witnesses (cosignature/v1); a bad signature from a known key is a violation;
 2. every entry bundle up to the checkpoint's size is present and well formed;
-3. every entry decodes, is in canonical form (re-encoding gives the same bytes), has a
+3. every entry decodes, is in canonical form (re-encoding gives the same bytes, checked
+   by :func:`crypto.entries.decode_entry`), has a
    known type and schema, and entry times never go backwards;
 4. the Merkle root recomputed from all entries equals the checkpoint's root, and every
    hash tile equals the recomputed subtree hashes;
@@ -19,7 +20,12 @@ Nothing here needs a plate: entries hold commitments only.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import multiprocessing
+import os
+import sys
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from audit.errors import LogSourceError, VerificationError
@@ -27,11 +33,12 @@ from audit.policy import VerifyPolicy
 from audit.source import LogSource
 from crypto.checkpoint import CheckpointError, parse_checkpoint
 from crypto.entries import EntryError, decode_entry
-from crypto.merkle import EMPTY_ROOT
+from crypto.merkle import EMPTY_ROOT, root_of
 from crypto.note import NoteError, open_note
 from crypto.tiles import (
     TILE_HEIGHT,
     TILE_WIDTH,
+    Tile,
     TileError,
     bundles_for,
     decode_bundle,
@@ -64,9 +71,25 @@ class _Levels:
         self.peaks: list[tuple[int, bytes]] = []
         self.size = 0
 
+    def add_block(self, leaves: list[bytes], block_root: bytes) -> None:
+        """Add a full, aligned tile's worth of leaves whose subtree root is known."""
+        if self.size % TILE_WIDTH or len(leaves) != TILE_WIDTH:
+            raise ValueError("blocks must be full and aligned")
+        self.levels[0].extend(leaves)
+        self._push(TILE_HEIGHT, block_root)
+        self.size += TILE_WIDTH
+
     def add(self, leaf: bytes) -> None:
         self.levels[0].append(leaf)
-        height, acc = 0, leaf
+        self._push(0, leaf)
+        self.size += 1
+
+    def _push(self, height: int, node: bytes) -> None:
+        if height and height % TILE_HEIGHT == 0:
+            if len(self.levels) <= height // TILE_HEIGHT:
+                self.levels.append([])
+            self.levels[height // TILE_HEIGHT].append(node)
+        acc = node
         while self.peaks and self.peaks[-1][0] == height:
             _, left = self.peaks.pop()
             acc = _sha256(b"\x01" + left + acc).digest()
@@ -76,7 +99,6 @@ class _Levels:
                     self.levels.append([])
                 self.levels[height // TILE_HEIGHT].append(acc)
         self.peaks.append((height, acc))
-        self.size += 1
 
     def root(self) -> bytes:
         if not self.peaks:
@@ -99,8 +121,13 @@ def verify_log(
     policy: VerifyPolicy,
     *,
     progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
 ) -> AuditReport:
-    """Verify the log at ``source`` against ``policy``; raises on the first violation."""
+    """Verify the log at ``source`` against ``policy``; raises on the first violation.
+
+    Entry bundles are decoded and checked in ``workers`` processes (default: one per
+    core) while this process rebuilds the tree; small logs are checked inline.
+    """
     report = AuditReport()
     note = _read(source, "checkpoint")
     try:
@@ -146,29 +173,26 @@ def verify_log(
 
     levels = _Levels()
     last_time = -1
-    for bundle in bundles_for(checkpoint.size):
-        try:
-            entries = decode_bundle(_read(source, bundle.path()), bundle.width)
-        except TileError as e:
-            raise VerificationError(f"{bundle.path()}: {e}") from e
-        for offset, data in enumerate(entries):
-            index = bundle.index * TILE_WIDTH + offset
-            try:
-                entry = decode_entry(data)
-            except EntryError as e:
-                raise VerificationError(f"entry {index}: {e}") from e
-            if entry.encode() != data:
-                raise VerificationError(f"entry {index}: not in canonical form")
-            if entry.time_ms < last_time:
-                raise VerificationError(f"entry {index}: time goes backwards")
-            last_time = entry.time_ms
-            report.entries_by_type[entry.type] = report.entries_by_type.get(entry.type, 0) + 1
-            levels.add(_sha256(b"\x00" + data).digest())
-            if levels.size in wanted_roots and levels.root() != wanted_roots[levels.size]:
-                raise VerificationError(
-                    f"the checkpoint of size {levels.size} does not match the entries "
-                    "(history rewritten or forked)"
-                )
+    for bundle, checked in _checked_bundles(source, checkpoint.size, workers):
+        if isinstance(checked, str):
+            raise VerificationError(checked)
+        leaves, block_root, types, first_time, bundle_last = checked
+        if first_time < last_time:
+            raise VerificationError(f"entry {bundle.index * TILE_WIDTH}: time goes backwards")
+        last_time = bundle_last
+        for kind, count in types.items():
+            report.entries_by_type[kind] = report.entries_by_type.get(kind, 0) + count
+        start = bundle.index * TILE_WIDTH
+        inside = any(start < s <= start + len(leaves) for s in wanted_roots)
+        if block_root is not None and not inside:
+            levels.add_block(leaves, block_root)
+        else:
+            for leaf in leaves:
+                levels.add(leaf)
+                if levels.size in wanted_roots:
+                    _check_root(levels, wanted_roots)
+        if levels.size in wanted_roots:
+            _check_root(levels, wanted_roots)
         if progress is not None:
             progress(levels.size, checkpoint.size)
     if levels.root() != checkpoint.root:
@@ -204,3 +228,72 @@ def _history(source: LogSource, policy: VerifyPolicy) -> list[tuple[int, bytes]]
         out.append((cp.size, cp.root))
         i += 1
     return out
+
+
+def _check_root(levels: _Levels, wanted_roots: dict[int, bytes]) -> None:
+    if levels.root() != wanted_roots[levels.size]:
+        raise VerificationError(
+            f"the checkpoint of size {levels.size} does not match the entries "
+            "(history rewritten or forked)"
+        )
+
+
+#: (leaf hashes, subtree root if the bundle is full, entry counts by type, first and last
+#: entry time), or an error message.
+CheckedBundle = tuple[list[bytes], bytes | None, dict[str, int], int, int] | str
+
+#: Below this many entries a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 8 * TILE_WIDTH
+
+
+def check_bundle(data: bytes, width: int, base: int) -> CheckedBundle:
+    """Decode and check one entry bundle (runs in a worker process)."""
+    try:
+        entries = decode_bundle(data, width)
+    except TileError as e:
+        return f"entry bundle at {base}: {e}"
+    leaves: list[bytes] = []
+    types: dict[str, int] = {}
+    first = last = -1
+    for offset, raw in enumerate(entries):
+        try:
+            entry = decode_entry(raw)
+        except EntryError as e:
+            return f"entry {base + offset}: {e}"
+        if entry.time_ms < last:
+            return f"entry {base + offset}: time goes backwards"
+        if first < 0:
+            first = entry.time_ms
+        last = entry.time_ms
+        types[entry.type] = types.get(entry.type, 0) + 1
+        leaves.append(_sha256(b"\x00" + raw).digest())
+    block_root = root_of(leaves) if width == TILE_WIDTH else None
+    return leaves, block_root, types, first, last
+
+
+def _checked_bundles(
+    source: LogSource, size: int, workers: int | None
+) -> Iterator[tuple[Tile, CheckedBundle]]:
+    bundles = list(bundles_for(size))
+
+    def jobs() -> Iterator[tuple[bytes, int, int]]:
+        for b in bundles:
+            yield _read(source, b.path()), b.width, b.index * TILE_WIDTH
+
+    if size < PARALLEL_THRESHOLD or (workers or os.cpu_count() or 1) < 2:
+        for b, job in zip(bundles, jobs(), strict=True):
+            yield b, check_bundle(*job)
+        return
+    ctx = multiprocessing.get_context("spawn" if sys.platform == "darwin" else "forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        pending: deque[tuple[Tile, Future[CheckedBundle]]] = deque()
+        it = zip(bundles, jobs(), strict=True)
+        window = 4 * (workers or os.cpu_count() or 2)
+        for b, job in it:
+            pending.append((b, pool.submit(check_bundle, *job)))
+            if len(pending) >= window:
+                tile, fut = pending.popleft()
+                yield tile, fut.result()
+        while pending:
+            tile, fut = pending.popleft()
+            yield tile, fut.result()

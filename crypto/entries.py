@@ -15,12 +15,13 @@ auditor pairs them without learning anything about the plates asked.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from crypto.canonical_json import CanonicalJsonError, dumps, loads
+from crypto.canonical_json import CanonicalJsonError, dumps
 from crypto.errors import CryptoError
 
 ENTRY_PREFIX: Final = b"accord/ledger-entry/v1\n"
@@ -166,15 +167,40 @@ def _check(type_: str, time_ms: Any, node: Any, fields: Mapping[str, Any]) -> No
         raise EntryError(f"{type_}: time_ms must be a non-negative integer")
     if not _name(node):
         raise EntryError(f"{type_}: node must be a node name")
-    missing = sorted(set(schema) - set(fields))
-    extra = sorted(set(fields) - set(schema))
-    if missing:
-        raise EntryError(f"{type_}: missing field(s) {', '.join(missing)}")
-    if extra:
+    if fields.keys() != schema.keys():
+        missing = sorted(set(schema) - set(fields))
+        extra = sorted(set(fields) - set(schema))
+        if missing:
+            raise EntryError(f"{type_}: missing field(s) {', '.join(missing)}")
         raise EntryError(f"{type_}: unknown field(s) {', '.join(extra)}")
     for key, valid in schema.items():
         if not valid(fields[key]):
             raise EntryError(f"{type_}: field {key} is invalid")
+
+
+def _fast_canonical(body: bytes) -> Any:
+    """Decode ``body`` and prove it canonical by re-encoding, using the C json module.
+
+    For the values entries may hold (ASCII keys, strings, integers, lists, objects) the
+    standard library's sorted, compact, non-ASCII-preserving output *is* the JCS form, so
+    "re-encodes to the same bytes" is exactly "is canonical"; duplicate keys, whitespace,
+    escapes and number forms that JCS would write differently all fail the comparison.
+    Key order is compared by code point, which equals JCS's UTF-16 order for the ASCII
+    keys every entry schema requires (checked right after, with integer-only numbers).
+    The strict reader in :mod:`crypto.canonical_json` remains the reference.
+    """
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError) as e:
+        raise EntryError(f"entry is not canonical JSON: {e}") from e
+    again = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        canonical = again.encode("utf-8") == body
+    except UnicodeEncodeError as e:
+        raise EntryError("entry is not canonical JSON: lone surrogate") from e
+    if not canonical:
+        raise EntryError("entry is not canonical JSON (JCS form)")
+    return doc
 
 
 def decode_entry(data: bytes) -> Entry:
@@ -183,10 +209,7 @@ def decode_entry(data: bytes) -> Entry:
         raise EntryError(f"entry larger than {MAX_ENTRY_BYTES} bytes")
     if not data.startswith(ENTRY_PREFIX):
         raise EntryError("not an accord/ledger-entry/v1 entry")
-    try:
-        doc = loads(data[len(ENTRY_PREFIX) :])
-    except CanonicalJsonError as e:
-        raise EntryError(f"entry is not canonical JSON: {e}") from e
+    doc = _fast_canonical(data[len(ENTRY_PREFIX) :])
     if not isinstance(doc, dict) or doc.get("v") != 1:
         raise EntryError("entry must be an object with v=1")
     type_ = doc.get("type")

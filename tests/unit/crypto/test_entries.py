@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crypto.entries import ENTRY_PREFIX, SCHEMAS, Entry, EntryError, decode_entry, q_commit
@@ -109,3 +109,29 @@ def test_q_commit_is_deterministic_and_salted(salt: bytes, query: bytes) -> None
 def test_q_commit_needs_32_byte_salt() -> None:
     with pytest.raises(EntryError):
         q_commit(b"short", b"q")
+
+
+@settings(deadline=None)
+@given(
+    st.dictionaries(
+        st.text(
+            alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=8
+        ),
+        st.one_of(
+            st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1),
+            st.text(max_size=20),
+            st.booleans(),
+            st.none(),
+        ),
+        max_size=6,
+    )
+)
+def test_fast_canonical_check_agrees_with_the_reference_encoder(doc: dict[str, object]) -> None:
+    from crypto.canonical_json import dumps
+    from crypto.entries import _fast_canonical
+
+    try:
+        reference = dumps(doc)  # type: ignore[arg-type]
+    except Exception:
+        return  # not encodable canonically (e.g. lone surrogates): nothing to compare
+    assert _fast_canonical(reference) == doc
