@@ -25,13 +25,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crypto.entries import Entry  # noqa: E402
-from crypto.note import NoteSigner, WitnessSigner  # noqa: E402
-from node.ids import LogId  # noqa: E402
-from node.ledger.log import LedgerLog  # noqa: E402
-from node.ledger.publisher import Publisher  # noqa: E402
-from node.store.db import create_engine, session_factory  # noqa: E402
-from node.store.migrate import upgrade  # noqa: E402
+from crypto.entries import Entry
+from crypto.note import NoteSigner, WitnessSigner
+from node.ids import LogId
+from node.ledger.log import LedgerLog
+from node.ledger.publisher import Publisher
+from node.store.db import create_engine, session_factory
+from node.store.migrate import upgrade
 
 ORIGIN = "accord/bench/ledger"
 H = "ab" * 32
@@ -109,11 +109,11 @@ async def bench_ours(
 
 
 def bench_audit(log: LedgerLog, sessions: Any, out: Path) -> dict[str, float]:
+    from nacl.signing import SigningKey
+
     from audit.policy import parse_policy
     from audit.source import DirectorySource
     from audit.verify import verify_log
-    from nacl.signing import SigningKey
-
     from node.ledger.export import export_tiles
 
     signer = NoteSigner(ORIGIN, SigningKey(b"\x01" * 32))
