@@ -135,3 +135,38 @@ def test_fast_canonical_check_agrees_with_the_reference_encoder(doc: dict[str, o
     except Exception:
         return  # not encodable canonically (e.g. lone surrogates): nothing to compare
     assert _fast_canonical(reference) == doc
+
+
+def test_fast_path_types_match_the_general_path_and_refuse_what_it_refuses() -> None:
+    import json as _json
+
+    from crypto.entries import _FAST, _check, _fast_canonical
+
+    assert b'"type":"query.sent"' in _FAST
+    data = sample("query.sent").encode()
+    body = data[len(ENTRY_PREFIX) :]
+    slow = _fast_canonical(body)
+    _check(
+        slow["type"],
+        slow["time_ms"],
+        slow["node"],
+        {k: v for k, v in slow.items() if k not in ("v", "type", "time_ms", "node")},
+    )
+    fast = decode_entry(data)
+    assert fast.fields == {
+        k: v for k, v in slow.items() if k not in ("v", "type", "time_ms", "node")
+    }
+    for bad in (
+        body.replace(b'","', b'", "', 1),  # whitespace
+        body.replace(b'"batch_size":3', b'"batch_size":03'),  # leading zero
+        body.replace(b'"batch_size":3', b'"batch_size":3.0'),  # float
+        body.replace(b'"peer":"ccpd"', b'"peer":"CCPD"'),  # bad name
+        body.replace(b'"v":1', b'"v":1,"v":1'),  # duplicate key
+        body[:-1] + b',"plate":"7ABC123"}',  # extra field
+    ):
+        with pytest.raises(EntryError):
+            decode_entry(ENTRY_PREFIX + bad)
+    reordered = _json.dumps(_json.loads(body), separators=(",", ":")).encode()  # insertion order
+    if reordered != body:
+        with pytest.raises(EntryError):
+            decode_entry(ENTRY_PREFIX + reordered)
