@@ -229,6 +229,15 @@ asyncio.run(main())
 """
 
 
+def pin(home: Path, peer: Path, *, keys_of: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``accord node peers add`` of ``peer``'s certificate (and card, or another's)."""
+    card = (keys_of or peer) / "keys/public.toml"
+    return accord(
+        "node", "peers", "add", "--dir", str(home), "--cert", str(peer / "tls/node.crt"),
+        "--keys", str(card), "--endpoint", "127.0.0.1:7444",
+    )  # fmt: skip
+
+
 def test_peers_add_list_suspend_restore(tmp_path: Path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     assert accord("node", "init", "--dir", str(a), *INIT_ARGS).returncode == 0
@@ -243,19 +252,7 @@ def test_peers_add_list_suspend_restore(tmp_path: Path) -> None:
         "municipal",
     ]
     assert accord("node", "init", "--dir", str(b), *other).returncode == 0
-    added = accord(
-        "node",
-        "peers",
-        "add",
-        "--dir",
-        str(a),
-        "--cert",
-        str(b / "tls/node.crt"),
-        "--keys",
-        str(b / "keys/public.toml"),
-        "--endpoint",
-        "127.0.0.1:7444",
-    )
+    added = pin(a, b)
     assert added.returncode == 0, added.stderr
     assert "culver-city-pd" in added.stdout
     listed = accord("node", "peers", "list", "--dir", str(a))
@@ -264,19 +261,7 @@ def test_peers_add_list_suspend_restore(tmp_path: Path) -> None:
         and "CA0191600" in listed.stdout
         and "yes" in listed.stdout
     )
-    again = accord(
-        "node",
-        "peers",
-        "add",
-        "--dir",
-        str(a),
-        "--cert",
-        str(b / "tls/node.crt"),
-        "--keys",
-        str(b / "keys/public.toml"),
-        "--endpoint",
-        "127.0.0.1:7444",
-    )
+    again = pin(a, b)
     assert again.returncode == 1
     assert len(again.stderr.strip().splitlines()) == 1
     assert accord("node", "peers", "suspend", "--dir", str(a), "culver-city-pd").returncode == 0
@@ -302,33 +287,9 @@ def test_peer_card_and_certificate_must_belong_together(tmp_path: Path) -> None:
             "municipal",
         ]
         assert accord("node", "init", "--dir", str(h), *args).returncode == 0
-    mixed = accord(
-        "node",
-        "peers",
-        "add",
-        "--dir",
-        str(a),
-        "--cert",
-        str(c / "tls/node.crt"),
-        "--keys",
-        str(b / "keys/public.toml"),
-        "--endpoint",
-        "127.0.0.1:7444",
-    )
+    mixed = pin(a, c, keys_of=b)
     assert mixed.returncode == 1
     assert "node.crt" in mixed.stderr
-    own = accord(
-        "node",
-        "peers",
-        "add",
-        "--dir",
-        str(a),
-        "--cert",
-        str(a / "tls/node.crt"),
-        "--keys",
-        str(a / "keys/public.toml"),
-        "--endpoint",
-        "127.0.0.1:7444",
-    )
+    own = pin(a, a)
     assert own.returncode == 1
     assert "own certificate" in own.stderr
