@@ -153,3 +153,19 @@ async def test_port_in_use_is_a_clear_error(
     )
     with pytest.raises(ListenAddressError, match=f"127.0.0.1:{bravo.port}"):
         await clash.start()
+
+
+async def test_reflection_lists_the_services(
+    identities: dict[str, TlsIdentity], bravo: NodeServer
+) -> None:
+    """What grpcurl uses to discover a node's API without the .proto files."""
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    async with channel_from(identities, "alpha", bravo) as ch:
+        stub = reflection_pb2_grpc.ServerReflectionStub(ch)
+        request = reflection_pb2.ServerReflectionRequest(list_services="")
+        names: list[str] = []
+        async for reply in stub.ServerReflectionInfo(iter([request])):
+            names += [s.name for s in reply.list_services_response.service]
+    assert "grpc.health.v1.Health" in names
+    assert "grpc.reflection.v1alpha.ServerReflection" in names
