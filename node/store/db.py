@@ -176,7 +176,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front (waiting up to busy_timeout). A deferred
+        # BEGIN that reads and then writes fails at once with "database is locked" if
+        # another connection committed in between, which no timeout can help.
+        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -208,6 +213,7 @@ def truncate_wal(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
         return
     with translate_errors(engine), engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")  # no open transaction
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 

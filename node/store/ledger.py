@@ -21,8 +21,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, tuple_
+from sqlalchemy import Table, bindparam, func, insert, select, tuple_
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from node.ids import CheckpointId, LogId
@@ -108,6 +110,33 @@ def _cosignature(row: CosignatureRow) -> Cosignature:
     )
 
 
+def _bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows in one round trip: COPY on PostgreSQL, executemany on SQLite.
+
+    COPY is several times faster than a multi-row INSERT on PostgreSQL and still runs
+    inside the caller's transaction, so the all-or-nothing batch contract holds. Values
+    are already UTC-aware datetimes, bytes and ints, which psycopg adapts as the column
+    types expect; the append-only triggers fire for COPY as for INSERT.
+    """
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(tuple(row[c] for c in columns))
+    except Exception as e:
+        if getattr(e, "sqlstate", None) is None:
+            raise
+        # Hand the driver error to translate_errors like any other statement's.
+        raise sa_exc.DBAPIError(statement, None, e) from e
+
+
 class LedgerRepository:
     """The append-only tables of this node's logs."""
 
@@ -147,7 +176,7 @@ class LedgerRepository:
             for e in entries
         ]
         with translate_errors(self._session):
-            self._session.execute(insert(table_of(LedgerEntryRow)), rows)
+            _bulk_insert(self._session, table_of(LedgerEntryRow), rows)
         return start + len(entries)
 
     def entries(self, log_id: LogId, start: int, end: int) -> list[LedgerEntry]:
@@ -182,7 +211,7 @@ class LedgerRepository:
             return
         rows = [{"log_id": log_id, "level": n.level, "idx": n.index, "hash": n.hash} for n in nodes]
         with translate_errors(self._session):
-            self._session.execute(insert(table_of(LedgerTreeNodeRow)), rows)
+            _bulk_insert(self._session, table_of(LedgerTreeNodeRow), rows)
 
     def tree_nodes(
         self, log_id: LogId, coordinates: Iterable[tuple[int, int]]
