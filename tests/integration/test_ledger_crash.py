@@ -11,6 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+from nacl.signing import SigningKey
+
+from crypto.checkpoint import parse_checkpoint
+from crypto.note import NoteSigner, open_note
 from node.ids import LogId
 from node.ledger.log import LedgerLog
 from node.ledger.tree import CompactTree, leaf_hash
@@ -20,13 +24,18 @@ from node.store.migrate import upgrade
 
 WRITER = """
 import asyncio, sys
+from nacl.signing import SigningKey
+from crypto.note import NoteSigner
 from node.ids import LogId
 from node.ledger.log import LedgerLog
+from node.ledger.publisher import Publisher
 from node.store.db import create_engine, session_factory
 
 async def main(url):
-    log = LedgerLog(session_factory(create_engine(url)), LogId("crash/log"), batch_size=64)
+    sessions = session_factory(create_engine(url))
+    log = LedgerLog(sessions, LogId("crash/log"), batch_size=64)
     await log.open()
+    publisher = Publisher(log, sessions, NoteSigner("crash/log", SigningKey(bytes(32))))
     n = log.head.size
     async def one(i):
         index = await log.append(b"entry-%d" % i)
@@ -34,6 +43,7 @@ async def main(url):
         sys.stdout.flush()
     while True:
         await asyncio.gather(*(one(n + i) for i in range(200)))
+        publisher.sign()
         n += 200
 
 asyncio.run(main(sys.argv[1]))
@@ -75,6 +85,15 @@ def test_acknowledged_entries_survive_sigkill(tmp_path: Path) -> None:
             assert log.head.root == tree.root()
             assert log.root_at(size) == tree.root()
             assert await log.append(b"after the crashes") == size
+            with session_scope(session_factory(engine)) as s:
+                latest = LedgerRepository(s).latest_checkpoint(LogId("crash/log"))
+            assert latest is not None, "checkpoints were signed before the kills"
+            assert latest.size <= size
+            assert log.root_at(latest.size) == latest.root, "the log extends its last checkpoint"
+            opened = open_note(
+                latest.note, [NoteSigner("crash/log", SigningKey(bytes(32))).verifier]
+            )
+            assert parse_checkpoint(opened.note.text).root == latest.root
             await log.close()
 
         asyncio.run(reopen())
