@@ -21,9 +21,11 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from node.ids import LogId
@@ -79,6 +81,8 @@ class LedgerLog:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self._reader: Session | None = None
+        self._reader_lock = threading.Lock()
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -101,6 +105,8 @@ class LedgerLog:
         if self._task is not None:
             await self._task
             self._task = None
+        with self._reader_lock:
+            self._close_reader()
 
     # -- sequence + integrate ------------------------------------------------------------
 
@@ -193,16 +199,35 @@ class LedgerLog:
         with session_scope(self._sessions) as s:
             return LedgerRepository(s).entries(self.log_id, start, end)
 
+    def _read_nodes(self, coords: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        if self._reader is None:
+            bind = self._sessions.kw["bind"]
+            conn = bind.connect().execution_options(isolation_level="AUTOCOMMIT")
+            self._reader = Session(bind=conn)
+        return LedgerRepository(self._reader).tree_nodes(self.log_id, coords)
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            conn = self._reader.get_bind()
+            self._reader.close()
+            if isinstance(conn, Connection):
+                conn.close()
+            self._reader = None
+
     def _check_size(self, size: int) -> None:
         if not 0 <= size <= self._tree.size:
             raise ValueError(f"tree size {size} is beyond the log's {self._tree.size} entries")
 
     def _fetch(self, coords: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-        # Stored nodes never change, so a read needs no transaction: autocommit saves the
-        # BEGIN and COMMIT round trips that dominate a proof's latency on PostgreSQL.
-        with self._sessions() as s:
-            s.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-            found = LedgerRepository(s).tree_nodes(self.log_id, coords)
+        # Stored nodes never change, so a read needs no transaction, and proofs keep one
+        # autocommit connection: no BEGIN/COMMIT and no pool checkout (with its liveness
+        # ping) per proof, which is what dominates a proof's latency on PostgreSQL.
+        with self._reader_lock:
+            try:
+                found = self._read_nodes(coords)
+            except Exception:
+                self._close_reader()
+                found = self._read_nodes(coords)  # one retry on a fresh connection
         missing = [c for c in coords if c not in found]
         if missing:
             raise RuntimeError(f"ledger {self.log_id}: stored tree nodes missing: {missing[:3]}")
