@@ -29,3 +29,45 @@ class EnvelopeError(CryptoError):
 
 class LabelError(CryptoError):
     """An index label does not open: wrong key, wrong entry, or tampered."""
+
+
+# --- Transparency log: Merkle proofs, checkpoints, signed notes, tiles ----------------------
+
+
+class TreeRangeError(CryptoError, ValueError):
+    """A leaf index or tree size is outside the tree asked about (or outside u64)."""
+
+
+class InvalidProofError(CryptoError):
+    """A Merkle inclusion or consistency proof is malformed or does not verify."""
+
+
+class InvalidCheckpointError(CryptoError):
+    """A checkpoint body is malformed or not in its one canonical form."""
+
+
+class EquivocationError(CryptoError):
+    """Two checkpoints of one log cannot both be honest: same size with different roots.
+
+    When both were signed by the log, the pair is proof of a split view: keep both.
+    """
+
+
+class InvalidNoteError(CryptoError):
+    """A signed note, or a key meant to sign or verify notes, is not acceptable."""
+
+
+class NoteKeyError(InvalidNoteError, KeyEncodingError):
+    """A note key (vkey or skey string, name, type or length) is malformed or inconsistent."""
+
+
+class UnverifiedNoteError(InvalidNoteError):
+    """A well-formed note carries no signature from any key the verifier knows."""
+
+
+class NoteSignatureError(InvalidNoteError, SignatureError):
+    """A signature line names a known key (name and key id) but does not verify under it."""
+
+
+class InvalidTileError(CryptoError):
+    """A tlog-tiles path, hash tile or entry bundle is malformed."""
