@@ -12,7 +12,7 @@ Contract:
   oldest entry has waited ``max_delay_s``, whichever comes first (group commit).
 
 Proofs are RFC 9162 inclusion and consistency proofs computed from stored subtree
-hashes (:mod:`node.ledger.tree`): a handful of primary-key lookups, whatever the size.
+hashes (:mod:`crypto.merkle`): a handful of primary-key lookups, whatever the size.
 """
 
 from __future__ import annotations
@@ -28,16 +28,17 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from node.ids import LogId
-from node.ledger.tree import (
+from crypto.merkle import (
     CompactTree,
-    consistency_ranges,
-    coords_for,
-    inclusion_ranges,
+    consistency_proof_plan,
+    inclusion_proof_plan,
     leaf_hash,
-    peak_coords,
-    range_hash,
+    plan_nodes,
+    proof_from_plan,
+    root_coords,
+    root_from_nodes,
 )
+from node.ids import LogId
 from node.store.db import session_scope
 from node.store.ledger import LedgerEntry, LedgerRepository, TreeNode
 
@@ -95,8 +96,8 @@ class LedgerLog:
         with session_scope(self._sessions) as s:
             repo = LedgerRepository(s)
             size = repo.size(self.log_id)
-            nodes = repo.tree_nodes(self.log_id, peak_coords(0, size))
-        return CompactTree.from_nodes(size, nodes)
+            nodes = repo.tree_nodes(self.log_id, root_coords(size))
+        return CompactTree.from_nodes(size, lambda level, index: nodes[(level, index)])
 
     async def close(self) -> None:
         """Flush what is pending, then stop the sequencer."""
@@ -154,7 +155,7 @@ class LedgerLog:
         for entry, _ in batch:
             h = leaf_hash(entry)
             rows.append(LedgerEntry(self.log_id, tree.size, entry, h, now))
-            nodes.extend(tree.append(h))
+            nodes.extend(TreeNode(level, index, digest) for level, index, digest in tree.append(h))
         try:
             await asyncio.to_thread(self._commit, rows, nodes)
         except Exception as e:
@@ -179,21 +180,24 @@ class LedgerLog:
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
         """RFC 9162 inclusion proof of leaf ``index`` in the tree of ``size``."""
         self._check_size(size)
-        ranges = inclusion_ranges(index, size)
-        nodes = self._fetch(coords_for(ranges))
-        return [range_hash(r, nodes) for r in ranges]
+        plan = inclusion_proof_plan(index, size)
+        nodes = self._fetch(plan_nodes(plan))
+        return proof_from_plan(plan, lambda level, idx: nodes[(level, idx)])
 
     def consistency_proof(self, old: int, new: int) -> list[bytes]:
         """RFC 9162 consistency proof from the tree of size ``old`` to ``new``."""
         self._check_size(new)
-        ranges = consistency_ranges(old, new)
-        nodes = self._fetch(coords_for(ranges))
-        return [range_hash(r, nodes) for r in ranges]
+        if old == 0:
+            raise ValueError("no consistency proof from the empty tree")
+        plan = consistency_proof_plan(old, new)
+        nodes = self._fetch(plan_nodes(plan))
+        return proof_from_plan(plan, lambda level, idx: nodes[(level, idx)])
 
     def root_at(self, size: int) -> bytes:
         """The root hash of the tree of ``size`` (any size up to the current one)."""
         self._check_size(size)
-        return range_hash((0, size), self._fetch(peak_coords(0, size)))
+        nodes = self._fetch(root_coords(size))
+        return root_from_nodes(size, lambda level, idx: nodes[(level, idx)])
 
     def entries(self, start: int, end: int) -> list[LedgerEntry]:
         with session_scope(self._sessions) as s:

@@ -14,10 +14,10 @@ from pathlib import Path
 from nacl.signing import SigningKey
 
 from crypto.checkpoint import parse_checkpoint
+from crypto.merkle import CompactTree, leaf_hash
 from crypto.note import NoteSigner, open_note
 from node.ids import LogId
 from node.ledger.log import LedgerLog
-from node.ledger.tree import CompactTree, leaf_hash
 from node.store.db import create_engine, session_factory, session_scope
 from node.store.ledger import LedgerRepository
 from node.store.migrate import upgrade
