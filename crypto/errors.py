@@ -71,3 +71,7 @@ class NoteSignatureError(InvalidNoteError, SignatureError):
 
 class InvalidTileError(CryptoError):
     """A tlog-tiles path, hash tile or entry bundle is malformed."""
+
+
+class AtRestError(CryptoError):
+    """Data sealed at rest does not open: wrong or destroyed key, wrong record, or tampered."""

@@ -155,6 +155,19 @@ class ReadCropRow(Base):
     reference: Mapped[str | None] = mapped_column(String(1024))
 
 
+class IngestCursorRow(Base):
+    """How far the ingest of one video source has safely got (see :mod:`node.store.cursors`)."""
+
+    __tablename__ = "ingest_cursors"
+    __table_args__ = (CheckConstraint("frame_index >= 0", name="frame_index_non_negative"),)
+
+    camera_id: Mapped[Ident] = mapped_column(ForeignKey("cameras.id"), primary_key=True)
+    source_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    frame_index: Mapped[Index64]
+    finished: Mapped[bool]
+    updated: Mapped[Timestamp]
+
+
 # -- hotlists ------------------------------------------------------------------------------
 
 
