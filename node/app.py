@@ -218,7 +218,11 @@ class NodeApp:
         self.engine.dispose()
 
 
-def _open_store(home: Path) -> tuple[NodeConfig, Engine, sessionmaker[Session]]:
+def open_store(home: Path) -> tuple[NodeConfig, Engine, sessionmaker[Session]]:
+    """The node's configuration and database, checked to be at this code's schema.
+
+    For admin commands that work on the store directly; the caller disposes the engine.
+    """
     config = load_config(home)
     engine = create_engine(config.database_url, must_exist=True)
     try:
@@ -239,7 +243,7 @@ def add_peer_from_files(
 ) -> Peer:
     """Pin a peer from its certificate and public card (``keys/public.toml``)."""
     card = read_peer_card(keys_path, cert_path)
-    _, engine, sessions = _open_store(home)
+    _, engine, sessions = open_store(home)
     try:
         if card.cert_sha256 == _own_fingerprint(home):
             raise ConfigError(cert_path, "is this node's own certificate")
@@ -275,7 +279,7 @@ def _own_fingerprint(home: Path) -> str:
 
 def list_peers(home: Path) -> list[Peer]:
     """Every peer the node at ``home`` knows, active or not."""
-    _, engine, sessions = _open_store(home)
+    _, engine, sessions = open_store(home)
     try:
         with session_scope(sessions) as s:
             return PeerRepository(s).all()
@@ -285,7 +289,7 @@ def list_peers(home: Path) -> list[Peer]:
 
 def set_peer_active(home: Path, name: str, active: bool, *, now: dt.datetime) -> Peer:
     """Suspend or restore a peer; a suspended peer's calls are refused at once."""
-    _, engine, sessions = _open_store(home)
+    _, engine, sessions = open_store(home)
     try:
         with session_scope(sessions) as s:
             repo = PeerRepository(s)
@@ -308,7 +312,7 @@ def audit_policy_text(home: Path, *, quorum: int) -> str:
     """A verification policy for this node's log: its key and its peers' witness keys."""
     from node.identity import load_node_keys
 
-    config, engine, sessions = _open_store(home)
+    config, engine, sessions = open_store(home)
     try:
         with session_scope(sessions) as s:
             peers = PeerRepository(s).all(active_only=True)

@@ -125,6 +125,14 @@ class PlateTracker:
                 self._open.append(_Track([Sighting(at, read)]))
         return self._finish(done)
 
+    def oldest_open(self) -> float | None:
+        """The first sighting time of the oldest track still open, or ``None``.
+
+        Every pass that will still be reported began at or after this time: a resumable
+        ingest may restart here and lose nothing.
+        """
+        return min((t.sightings[0].at for t in self._open), default=None)
+
     def flush(self) -> list[VehiclePass]:
         """End every open track (at the end of a video or stream) and return their passes."""
         done, self._open = self._open, []
