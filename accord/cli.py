@@ -6,7 +6,13 @@ error into one readable line on stderr and a non-zero exit code.
 
 from __future__ import annotations
 
+import os
 import sys
+
+# OpenCV and its FFmpeg would print their own warnings (a missing moov atom, a failed
+# open) to stderr beside ours; the ingest errors already say what went wrong, once.
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 import typer
 from rich.console import Console
@@ -32,9 +38,10 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     """Errors that mean "the user or the world is wrong", not "Accord is broken"."""
     from audit.errors import AuditError
     from crypto.errors import CryptoError
+    from node.alpr.errors import AlprError
     from node.errors import NodeError
 
-    found: list[type[BaseException]] = [NodeError, CryptoError, AuditError]
+    found: list[type[BaseException]] = [NodeError, CryptoError, AuditError, AlprError]
     try:
         from node.store.errors import StoreError
 

@@ -13,34 +13,7 @@ from pathlib import Path
 
 import pytest
 
-INIT_ARGS = [
-    "--name",
-    "santa-monica-pd",
-    "--ori",
-    "CA0194200",
-    "--jurisdiction",
-    "US-CA",
-    "--kind",
-    "municipal",
-]
-
-
-def accord(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "accord.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
-    )
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    h = tmp_path / "smpd"
-    result = accord("node", "init", "--dir", str(h), *INIT_ARGS, "--listen", "127.0.0.1:0")
-    assert result.returncode == 0, result.stderr
-    return h
+from tests.support.cli import INIT_ARGS, accord
 
 
 def test_help_is_clear() -> None:
