@@ -75,3 +75,44 @@ class InvalidTileError(CryptoError):
 
 class AtRestError(CryptoError):
     """Data sealed at rest does not open: wrong or destroyed key, wrong record, or tampered."""
+
+
+# --- Prime-order group (ristretto255) and OPRF / VOPRF (RFC 9497) ---------------------------
+
+
+class BackendUnavailableError(CryptoError):
+    """A ristretto255 backend cannot run here: its library, or a symbol it needs, is missing."""
+
+
+class InvalidElementError(CryptoError, ValueError):
+    """Bytes are not the canonical encoding of a ristretto255 element, or a group operation
+    was refused because an input or its result is the identity."""
+
+
+class InvalidScalarError(CryptoError, ValueError):
+    """A scalar is not 32 little-endian bytes below the group order, or is zero where a
+    non-zero scalar is needed (an inverse, a blind, a key)."""
+
+
+class OprfError(CryptoError):
+    """Base class of the RFC 9497 OPRF / VOPRF errors."""
+
+
+class OprfInputError(OprfError, ValueError):
+    """Our own caller's input cannot be used: too long, mismatched lengths, a bad key or blind,
+    or an input that hashes to the identity (RFC 9497 ``InvalidInputError``)."""
+
+
+class DeriveKeyPairError(OprfError):
+    """``DeriveKeyPair`` found no non-zero key in 256 tries (RFC 9497 ``DeriveKeyPairError``)."""
+
+
+class InvalidOprfMessageError(OprfError):
+    """A message from the other party is malformed: an element that is not a valid non-identity
+    encoding, a batch of the wrong size, or a proof that does not deserialize
+    (RFC 9497 ``DeserializeError`` / ``InputValidationError``)."""
+
+
+class OprfVerifyError(OprfError):
+    """A well-formed VOPRF proof does not verify under the server's public key
+    (RFC 9497 ``VerifyError``): the evaluations cannot be trusted."""
