@@ -76,3 +76,7 @@ class PeerMismatchError(PeerError):
 
 class PeerUnavailableError(PeerError):
     """A peer could not be reached or refused our TLS handshake."""
+
+
+class NotThisNodeError(PeerError):
+    """A call that only the node's own identity may make came from someone else."""

@@ -29,6 +29,7 @@ from node.rpc.context import (
     calling_peer_var,
     request_id_var,
 )
+from node.rpc.denials import denial_trailer
 from node.rpc.peers import PeerResolver
 from node.rpc.status import status_for
 
@@ -96,6 +97,10 @@ class CallGuard:
             await context.abort(grpc.StatusCode.INTERNAL, "internal error (see the node's log)")
         else:
             log.info("refused: %s: %s", code.name, error)
+            rule_ids = getattr(error, "rule_ids", None)
+            if rule_ids:
+                trailer = denial_trailer(code, str(error), rule_ids)
+                await context.abort(code, str(error), trailing_metadata=trailer)
             await context.abort(code, str(error))
 
     def enter(self, context: grpc.aio.ServicerContext[Any, Any]) -> None:
