@@ -69,6 +69,8 @@ class NodeConfig:
     listen: str
     database_url: str
     legal_profile: str
+    #: Where alerts are POSTed as JSON (``[alerts] webhook``), if anywhere.
+    alerts_webhook: str | None = None
 
     @property
     def config_path(self) -> Path:
@@ -118,6 +120,8 @@ def write_config(config: NodeConfig) -> bytes:
         "server": {"listen": config.listen},
         "database": {"url": config.database_url},
     }
+    if config.alerts_webhook is not None:
+        doc["alerts"] = {"webhook": config.alerts_webhook}
     return tomli_w.dumps(doc).encode()
 
 
@@ -173,4 +177,19 @@ def load_config(home: Path) -> NodeConfig:
         listen=checked("server.listen", validate_listen),
         database_url=_get_str(doc, path, "database.url"),
         legal_profile=_get_str(doc, path, "node.legal_profile"),
+        alerts_webhook=_webhook(doc, path),
     )
+
+
+def _webhook(doc: dict[str, Any], path: Path) -> str | None:
+    alerts = doc.get("alerts")
+    if alerts is None:
+        return None
+    if not isinstance(alerts, dict):
+        raise ConfigError(path, "must be a table", setting="alerts")
+    if "webhook" not in alerts:
+        return None
+    url = _get_str(doc, path, "alerts.webhook")
+    if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
+        raise ConfigError(path, "must be an http:// or https:// URL", setting="alerts.webhook")
+    return url

@@ -16,26 +16,16 @@ format gains over one that fits none.
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from dataclasses import dataclass
 
 from node.alpr.recognition import Glyph, LineRead
 
-_NOT_ALNUM = re.compile(r"[^A-Z0-9]")
-_SEPARATORS = re.compile(r"[\s\-]")
+# Re-exported: callers of the ALPR find them here too.
+from node.plates import normalise as normalise
+from node.plates import strict_form as strict_form
+
 _LETTER_FOR = {"0": "O", "1": "I"}
 _DIGIT_FOR = {"O": "0", "I": "1"}
-
-
-def normalise(raw: str) -> str:
-    """The comparable form of a plate: NFKC, upper case, only A-Z and 0-9 kept."""
-    return _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", raw).upper())
-
-
-def strict_form(raw: str) -> str:
-    """A stricter form that drops only spaces and dashes (other symbols stay and differ)."""
-    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw).upper())
 
 
 @dataclass(frozen=True, slots=True)

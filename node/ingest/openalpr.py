@@ -45,11 +45,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import NoReturn
 
-from node.alpr.candidates import normalise
 from node.alpr.reads import Candidate
 from node.ids import CameraId
 from node.ingest.errors import ImportFormatError
 from node.ingest.observed import MAX_EXTERNAL_ID, ObservedRead, Skip
+from node.plates import normalise
 
 #: The ``source`` of every read this module makes.
 SOURCE = "openalpr"

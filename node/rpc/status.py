@@ -20,6 +20,20 @@ from node.errors import (
     SetupError,
     UnknownPeerError,
 )
+from node.exchange.answering import BatchCapError
+from node.exchange.errors import (
+    AgreementConflictError,
+    AgreementNotFoundError,
+    AgreementStateError,
+    InactivePeerError,
+    InvalidCommandError,
+    NoSuchPeerError,
+    PartyMismatchError,
+    PeerDeniedError,
+    PeerRefusedError,
+    WrongPartyError,
+)
+from node.exchange.query_errors import AnswerError, QueryFormatError, QueryReplayError
 from node.ledger.errors import (
     InconsistentCheckpointError,
     ProofRequestError,
@@ -44,6 +58,24 @@ STATUS_BY_ERROR: Mapping[type[BaseException], grpc.StatusCode] = {
     PeerMismatchError: grpc.StatusCode.PERMISSION_DENIED,
     PeerUnavailableError: grpc.StatusCode.UNAVAILABLE,
     PeerError: grpc.StatusCode.PERMISSION_DENIED,
+    # Agreements between nodes (node.exchange): an admin's command, a peer's message, and
+    # the peer's own refusal of ours (its message, with its rule ids, inside ours).
+    InvalidCommandError: grpc.StatusCode.INVALID_ARGUMENT,
+    NoSuchPeerError: grpc.StatusCode.NOT_FOUND,
+    InactivePeerError: grpc.StatusCode.FAILED_PRECONDITION,
+    AgreementNotFoundError: grpc.StatusCode.NOT_FOUND,
+    AgreementStateError: grpc.StatusCode.FAILED_PRECONDITION,
+    AgreementConflictError: grpc.StatusCode.ALREADY_EXISTS,
+    WrongPartyError: grpc.StatusCode.PERMISSION_DENIED,
+    PartyMismatchError: grpc.StatusCode.INVALID_ARGUMENT,
+    PeerDeniedError: grpc.StatusCode.PERMISSION_DENIED,
+    PeerRefusedError: grpc.StatusCode.FAILED_PRECONDITION,
+    # Private hit queries: a malformed, unsigned or inconsistent query; a replayed or stale
+    # one; a batch over the transport cap; a peer's answer that does not verify.
+    QueryFormatError: grpc.StatusCode.INVALID_ARGUMENT,
+    QueryReplayError: grpc.StatusCode.ALREADY_EXISTS,
+    BatchCapError: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    AnswerError: grpc.StatusCode.FAILED_PRECONDITION,
     # Ledger and witness (tlog-witness: 404 unknown log, 409 conflict, 422 bad proof).
     UnknownLogError: grpc.StatusCode.NOT_FOUND,
     WitnessConflictError: grpc.StatusCode.FAILED_PRECONDITION,

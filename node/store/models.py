@@ -49,6 +49,10 @@ def _len32(column: str) -> CheckConstraint:
     return CheckConstraint(f"length({column}) = 32", name=f"{column}_32_bytes")
 
 
+def _len16(column: str) -> CheckConstraint:
+    return CheckConstraint(f"length({column}) = 16", name=f"{column}_16_bytes")
+
+
 def _key_xor_destroyed(key: str) -> CheckConstraint:
     return CheckConstraint(
         f"({key} IS NULL) = (destroyed_at IS NOT NULL)", name=f"{key}_or_destroyed"
@@ -331,6 +335,98 @@ class OprfEpochKeyRow(Base):
     public_key: Mapped[bytes]
     created: Mapped[Timestamp]
     destroyed_at: Mapped[Timestamp | None]
+
+
+# -- private matching index ----------------------------------------------------------------
+
+
+class IndexEntryRow(Base):
+    """One encrypted index entry this node (as responder) made for an agreement.
+
+    ``id`` is the stream sequence: entries are written by one indexer per node, so ids
+    grow in commit order and a peer resuming after sequence ``n`` misses nothing.
+    """
+
+    __tablename__ = "index_entries"
+    __table_args__ = (
+        _len16("entry_id"),
+        UniqueConstraint("agreement_id", "entry_id"),
+        Index(None, "agreement_id", "id"),
+        Index(None, "agreement_id", "epoch"),
+    )
+
+    id: Mapped[IntPk]
+    agreement_id: Mapped[Ident] = mapped_column(ForeignKey("agreements.id"))
+    epoch: Mapped[int]
+    entry_id: Mapped[bytes] = mapped_column(LargeBinary(16))
+    label: Mapped[bytes]
+    created: Mapped[Timestamp]
+
+
+class IndexOccurrenceRow(Base):
+    """How many entries a plate (by local lookup tag) has in an agreement's epoch: the
+    next entry's occurrence number ``j``."""
+
+    __tablename__ = "index_occurrences"
+    __table_args__ = (_len32("plate_lookup"),)
+
+    agreement_id: Mapped[Ident] = mapped_column(ForeignKey("agreements.id"), primary_key=True)
+    epoch: Mapped[int] = mapped_column(primary_key=True)
+    plate_lookup: Mapped[Bytes32] = mapped_column(primary_key=True)
+    count: Mapped[int]
+
+
+class IndexProgressRow(Base):
+    """The last read the indexer turned into entries for an agreement."""
+
+    __tablename__ = "index_progress"
+
+    agreement_id: Mapped[Ident] = mapped_column(ForeignKey("agreements.id"), primary_key=True)
+    last_read_id: Mapped[Index64]
+    updated: Mapped[Timestamp]
+
+
+class PeerIndexEntryRow(Base):
+    """A peer's index entry received by this node (as requester), by the peer's sequence."""
+
+    __tablename__ = "peer_index_entries"
+    __table_args__ = (
+        _len16("entry_id"),
+        UniqueConstraint("peer_id", "agreement_id", "entry_id"),
+        Index(None, "peer_id", "agreement_id", "epoch"),
+    )
+
+    peer_id: Mapped[Ident] = mapped_column(primary_key=True)
+    agreement_id: Mapped[Ident] = mapped_column(primary_key=True)
+    sequence: Mapped[Index64] = mapped_column(primary_key=True, autoincrement=False)
+    epoch: Mapped[int]
+    entry_id: Mapped[bytes] = mapped_column(LargeBinary(16))
+    label: Mapped[bytes]
+    received: Mapped[Timestamp]
+
+
+class PeerEpochKeyRow(Base):
+    """A peer's VOPRF public key for an agreement's epoch, pinned on first use: a later
+    answer under another key for the same epoch is refused."""
+
+    __tablename__ = "peer_epoch_keys"
+    __table_args__ = (_len32("public_key"),)
+
+    peer_id: Mapped[Ident] = mapped_column(primary_key=True)
+    agreement_id: Mapped[Ident] = mapped_column(primary_key=True)
+    epoch: Mapped[int] = mapped_column(primary_key=True)
+    public_key: Mapped[Bytes32]
+    first_seen: Mapped[Timestamp]
+
+
+class QueryUsageRow(Base):
+    """Plates evaluated per agreement and UTC day at the responder: the rate limit."""
+
+    __tablename__ = "query_usage"
+
+    agreement_id: Mapped[Ident] = mapped_column(ForeignKey("agreements.id"), primary_key=True)
+    day: Mapped[int] = mapped_column(primary_key=True)
+    plates: Mapped[Index64]
 
 
 # -- ledger (append-only) ------------------------------------------------------------------

@@ -198,6 +198,12 @@ class ReadRepository:
         with translate_errors(self._session):
             return [_read(r) for r in self._session.scalars(stmt)]
 
+    def after_id(self, last_id: int, *, limit: int) -> list[Read]:
+        """Reads with ``id > last_id`` in id order (the indexer's feed)."""
+        stmt = select(ReadRow).where(ReadRow.id > last_id).order_by(ReadRow.id).limit(limit)
+        with translate_errors(self._session):
+            return [_read(r) for r in self._session.scalars(stmt)]
+
     def with_lookup(self, plate_lookup: bytes, *, since: dt.datetime | None = None) -> list[Read]:
         """Reads of the plate whose keyed lookup tag is ``plate_lookup``, oldest first."""
         stmt = select(ReadRow).where(ReadRow.plate_lookup == plate_lookup)

@@ -1,0 +1,349 @@
+"""Real-time alerts: this node's hotlist matched against a peer's index as it arrives.
+
+For each active agreement that allows alerts (this node requester), the watcher keeps
+the peer's index stream open (``StreamIndex``, resumed from the highest sequence held, so
+no entry is missed or taken twice) and stores every entry in the local replica. The
+first time an entry of a new epoch arrives (today's or yesterday's), the watcher *arms*
+that epoch: it has the peer evaluate the hotlist plates of the agreement's shared
+categories (a query of kind ``alerts``, checked by the peer's policy, rate-limited and
+logged on both ledgers like any query) and derives each plate's next entry id. Entries
+that were already held for that epoch are sightings too. From then on an arriving entry
+whose id is expected is an alert: its label opens to what the agreement lets it reveal,
+and the plate's following id is expected next.
+
+Alerts go to every subscriber (``accord alerts watch`` through the admin API) and, when
+``[alerts] webhook`` is configured, are POSTed as JSON to the agency's own system. The
+ledger records ``admin.action`` ``alert.raised`` for each, without the plate. Hotlist
+changes take effect when the next epoch is armed (or the node restarts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import urllib.request
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from crypto.index import IndexScope, MatchKey
+from node.errors import PeerUnavailableError
+from node.exchange.asking import AskPlan, PeerRefusal, QueryDesk
+from node.exchange.in_force import active_as
+from node.exchange.labels import read_detail
+from node.ids import AgreementId, Epoch, NodeId
+from node.ledger.recorder import Recorder
+from node.plates import matching_form
+from node.policy.agreement import Agreement, QueryKind, Role
+from node.sealed_reads import day_epoch
+from node.store.agreements import AgreementRepository, StoredAgreement
+from node.store.db import session_scope
+from node.store.index import IndexRecord, PeerIndexRepository
+from node.store.peers import Peer, PeerRepository
+
+log = logging.getLogger(__name__)
+
+ALERT_PURPOSE = "hotlist-alert"
+WATCHER_USER = "alert-watcher"
+_RETRY_S = (1.0, 2.0, 5.0, 10.0, 30.0)
+
+
+@dataclass(frozen=True, slots=True)
+class WatchedPlate:
+    """A hotlist entry as the watcher needs it (the plate stays in this node)."""
+
+    plate: str
+    hotlist_id: str
+    case_number: str
+    category: str
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    peer: NodeId
+    plate: str
+    hotlist_id: str
+    case_number: str
+    category: str
+    epoch: Epoch
+    detail: dict[str, str]
+    received_at: dt.datetime
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "peer": self.peer,
+            "plate": self.plate,
+            "hotlist_id": self.hotlist_id,
+            "case_number": self.case_number,
+            "category": self.category,
+            "epoch": self.epoch,
+            "detail": self.detail,
+            "received_at": self.received_at.isoformat(),
+        }
+
+
+class IndexStream(Protocol):
+    def stream_index(
+        self, peer: Peer, agreement_id: AgreementId, cursor: int
+    ) -> AsyncIterator[list[IndexRecord]]: ...
+
+
+@dataclass(slots=True)
+class _Armed:
+    """The expected next entry id of each watched plate in one epoch."""
+
+    keys: list[MatchKey]
+    watched: list[list[WatchedPlate]]
+    expected: dict[bytes, tuple[int, int]] = field(default_factory=dict)  # id -> (plate, j)
+
+
+class AlertWatcher:
+    """Watches every alerting agreement's index stream for this node's hotlist plates."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        desk: QueryDesk,
+        recorder: Recorder,
+        stream: IndexStream,
+        hotlist: Callable[[], Sequence[WatchedPlate]],
+        webhook: str | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self._sessions = sessions
+        self._desk = desk
+        self._recorder = recorder
+        self._stream = stream
+        self._hotlist = hotlist
+        self._webhook = webhook
+        self._clock = clock
+        self._subscribers: set[asyncio.Queue[Alert]] = set()
+        self._tasks: dict[AgreementId, asyncio.Task[None]] = {}
+        #: Alerts not delivered to a subscriber whose queue was full.
+        self.dropped = 0
+        #: Seconds between looks for agreements that started or ended.
+        self.poll_s = 5.0
+
+    # -- subscribers -----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def subscription(self, size: int = 1000) -> Iterator[asyncio.Queue[Alert]]:
+        """A queue that receives every alert raised while the block runs."""
+        queue: asyncio.Queue[Alert] = asyncio.Queue(maxsize=size)
+        self._subscribers.add(queue)
+        try:
+            yield queue
+        finally:
+            self._subscribers.discard(queue)
+
+    async def _raise(self, alert: Alert) -> None:
+        for queue in list(self._subscribers):
+            try:
+                queue.put_nowait(alert)
+            except asyncio.QueueFull:
+                self.dropped += 1
+        await self._recorder.record(
+            "admin.action",
+            action="alert.raised",
+            actor=self._recorder.actor(WATCHER_USER),
+            detail=f"{alert.hotlist_id} via {alert.peer}, epoch {alert.epoch}",
+        )
+        if self._webhook is not None:
+            await asyncio.to_thread(_post, self._webhook, alert)
+
+    # -- watching --------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Keep one watch per alerting agreement, starting and ending them as agreements
+        come and go (looked at every :attr:`poll_s` seconds)."""
+        try:
+            while True:
+                wanted = await asyncio.to_thread(self._agreements)
+                for agreement_id, task in list(self._tasks.items()):
+                    if agreement_id not in wanted or task.done():
+                        task.cancel()
+                        del self._tasks[agreement_id]
+                for agreement_id, (peer, stored, agreement) in wanted.items():
+                    if agreement_id not in self._tasks:
+                        self._tasks[agreement_id] = asyncio.create_task(
+                            self._watch(peer, stored, agreement), name=f"alerts:{agreement_id}"
+                        )
+                await asyncio.sleep(self.poll_s)
+        finally:
+            for task in self._tasks.values():
+                task.cancel()
+
+    def _agreements(self) -> dict[AgreementId, tuple[Peer, StoredAgreement, Agreement]]:
+        out = {}
+        with session_scope(self._sessions) as s:
+            peers = PeerRepository(s)
+            for stored, signed in active_as(
+                AgreementRepository(s), Role.REQUESTER, kinds=frozenset({QueryKind.ALERTS})
+            ):
+                peer = peers.get(stored.peer_id)
+                if peer is not None and peer.active:
+                    out[signed.agreement.id] = (peer, stored, signed.agreement)
+        return out
+
+    async def _watch(self, peer: Peer, stored: StoredAgreement, agreement: Agreement) -> None:
+        armed: dict[Epoch, _Armed] = {}
+        attempt = 0
+        while True:
+            try:
+                cursor = await asyncio.to_thread(self._cursor, peer, agreement.id)
+                async for records in self._stream.stream_index(peer, agreement.id, cursor):
+                    attempt = 0
+                    await asyncio.to_thread(self._hold, peer, agreement.id, records)
+                    for record in records:
+                        await self._consider(peer, stored, agreement, armed, record)
+            except asyncio.CancelledError:
+                raise
+            except (PeerUnavailableError, PeerRefusal) as e:
+                log.info("alert stream of %s from %s interrupted: %s", agreement.id, peer.name, e)
+            except Exception:
+                log.exception("alert stream of %s from %s failed", agreement.id, peer.name)
+            await asyncio.sleep(_RETRY_S[min(attempt, len(_RETRY_S) - 1)])
+            attempt += 1
+
+    async def _consider(
+        self,
+        peer: Peer,
+        stored: StoredAgreement,
+        agreement: Agreement,
+        armed: dict[Epoch, _Armed],
+        record: IndexRecord,
+    ) -> None:
+        epoch = record.epoch
+        if epoch < day_epoch(self._clock()) - 1:
+            return  # history: kept for hit queries, too old to alert on
+        if epoch not in armed:
+            found = await self._arm(peer, stored, agreement, epoch)
+            if found is None:
+                return
+            armed[epoch] = found
+            if record.entry_id not in found.expected:
+                return  # it was among the entries held already, alerted on when arming
+        watch = armed[epoch]
+        hit = watch.expected.pop(record.entry_id, None)
+        if hit is None:
+            return
+        i, j = hit
+        await self._alert(peer, agreement, watch, i, j, record)
+
+    async def _arm(
+        self, peer: Peer, stored: StoredAgreement, agreement: Agreement, epoch: Epoch
+    ) -> _Armed | None:
+        plates: dict[str, list[WatchedPlate]] = {}
+        for w in await asyncio.to_thread(self._hotlist):
+            if w.category in agreement.alert_categories:
+                with contextlib.suppress(ValueError):
+                    form = matching_form(w.plate, fold=agreement.confusable_folding)
+                    plates.setdefault(form, []).append(w)
+        if not plates:
+            return None
+        plan = AskPlan(
+            peer, stored, agreement, {p: [w.plate for w in ws] for p, ws in plates.items()}
+        )
+        categories = tuple(sorted({w.category for ws in plates.values() for w in ws}))
+        try:
+            evaluated = await self._desk.evaluate(
+                plan,
+                purpose=ALERT_PURPOSE,
+                case_number="",
+                epochs=(epoch,),
+                user=WATCHER_USER,
+                kind=QueryKind.ALERTS,
+                categories=categories,
+            )
+        except PeerRefusal as e:
+            log.warning(
+                "%s refused to arm alerts for %s: %s %s",
+                peer.name,
+                agreement.id,
+                e.code,
+                e.rule_ids,
+            )
+            return None
+        outputs = evaluated.outputs.get(epoch)
+        if outputs is None:
+            return None  # the epoch expired at the peer
+        watch = _Armed([MatchKey.from_oprf_output(y) for y in outputs], list(plates.values()))
+        scope = IndexScope(agreement.id, epoch).encode()
+        earlier = 0
+        for i, key in enumerate(watch.keys):
+            j = 0
+            while True:
+                entry_id = key.entry_id(scope, j)
+                held = await asyncio.to_thread(self._held, peer, agreement.id, entry_id)
+                if held is None:
+                    watch.expected[entry_id] = (i, j)
+                    break
+                await self._alert(peer, agreement, watch, i, j, held, advance=False)
+                earlier += 1
+                j += 1
+        await self._desk.record_answer(evaluated, hits=earlier)
+        return watch
+
+    async def _alert(
+        self,
+        peer: Peer,
+        agreement: Agreement,
+        watch: _Armed,
+        i: int,
+        j: int,
+        record: IndexRecord,
+        *,
+        advance: bool = True,
+    ) -> None:
+        scope = IndexScope(agreement.id, record.epoch).encode()
+        key = watch.keys[i]
+        detail = read_detail(key.open_label(scope, record.entry_id, record.label))
+        if advance:
+            watch.expected[key.entry_id(scope, j + 1)] = (i, j + 1)
+        now = self._clock()
+        for w in watch.watched[i]:
+            await self._raise(
+                Alert(
+                    peer.node_id,
+                    w.plate,
+                    w.hotlist_id,
+                    w.case_number,
+                    w.category,
+                    record.epoch,
+                    detail,
+                    now,
+                )
+            )
+
+    # -- the replica -----------------------------------------------------------------------
+
+    def _cursor(self, peer: Peer, agreement_id: AgreementId) -> int:
+        with session_scope(self._sessions) as s:
+            return PeerIndexRepository(s).cursor(peer.node_id, agreement_id)
+
+    def _hold(self, peer: Peer, agreement_id: AgreementId, records: list[IndexRecord]) -> None:
+        with session_scope(self._sessions) as s:
+            PeerIndexRepository(s).add(peer.node_id, agreement_id, records, now=self._clock())
+
+    def _held(self, peer: Peer, agreement_id: AgreementId, entry_id: bytes) -> IndexRecord | None:
+        with session_scope(self._sessions) as s:
+            return PeerIndexRepository(s).find(peer.node_id, agreement_id, [entry_id]).get(entry_id)
+
+
+def _post(url: str, alert: Alert) -> None:
+    """POST one alert as JSON; a failing webhook is logged, never fatal."""
+    body = json.dumps(alert.to_json()).encode()
+    request = urllib.request.Request(  # noqa: S310 - the admin configures an http(s) URL
+        url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            response.read()
+    except OSError as e:
+        log.warning("alert webhook %s failed: %s", url.split("?")[0], e)
