@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from crypto.at_rest import open_sealed, plate_lookup, seal
-from node.alpr.candidates import normalise
 from node.alpr.reads import Candidate
 from node.ids import CameraId, Epoch, ReadId
 from node.ingest.errors import UnknownCameraError
 from node.ingest.observed import ObservedRead
+from node.plates import normalise
 from node.store.cameras import CameraRepository
 from node.store.epochs import DataClass, DataEpochRepository
 from node.store.reads import NewRead, Read, ReadRepository, SealedCrop
@@ -50,6 +50,22 @@ def day_epoch(at: dt.datetime) -> Epoch:
 def epoch_bounds(epoch: Epoch) -> tuple[dt.datetime, dt.datetime]:
     start = _UNIX + epoch * _DAY
     return start, start + _DAY
+
+
+def ensure_day_key(
+    epochs: DataEpochRepository, data_class: DataClass, epoch: Epoch, *, now: dt.datetime
+) -> bytes:
+    """The data key of ``(data_class, epoch)`` for a UTC-day epoch, made at random on first use.
+
+    For other sealed stores (hotlists) that follow the same key rules as reads. Raises
+    :class:`~node.store.errors.EpochDestroyedError` if retention destroyed the key.
+    """
+    start, end = epoch_bounds(epoch)
+    found = epochs.ensure(
+        data_class, epoch, starts_at=start, ends_at=end, key=os.urandom(32), now=now
+    )
+    assert found.key is not None  # ensure() raises rather than return a destroyed epoch
+    return found.key
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +138,11 @@ class SealedReads:
         """
         found = self._reads.between(since, until, camera_id=camera_id, limit=limit)
         return [view for r in found if (view := self._opened(r)) is not None]
+
+    def after_id(self, last_id: int, *, limit: int) -> list[tuple[Read, ReadView | None]]:
+        """Reads with ``id > last_id``, in id order, each with its opened view (``None``
+        when its epoch key is destroyed)."""
+        return [(r, self._opened(r)) for r in self._reads.after_id(last_id, limit=limit)]
 
     def crop_jpeg(self, read: ReadView | Read) -> bytes | None:
         """The plate crop of a stored read, opened; ``None`` if it has none or it expired."""

@@ -37,20 +37,26 @@ Use::
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from typing import NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from node.alpr.candidates import normalise
 from node.alpr.reads import Candidate
 from node.ids import CameraId
+from node.ingest.csv_table import (
+    Layout,
+    find_layout,
+    is_blank,
+    mapped_fields,
+    parse_column_spec,
+    read_rows,
+)
 from node.ingest.errors import ImportFormatError
 from node.ingest.observed import MAX_EXTERNAL_ID, ObservedRead, Skip
+from node.plates import normalise
 
 #: The ``source`` of every read this module makes.
 SOURCE = "csv"
@@ -90,23 +96,7 @@ class ColumnMap:
                 twice, or ``plate`` or ``time`` is missing.
         """
         known = [f.name for f in fields(cls)]
-        chosen: dict[str, str] = {}
-        for item in filter(None, (i.strip() for i in spec.split(","))):
-            name, equals, column = (part.strip() for part in item.partition("="))
-            key = name.lower()
-            if not equals or not key or not column:
-                raise ImportFormatError(f"column map item {item!r} is not key=column")
-            if key not in known:
-                raise ImportFormatError(
-                    f"unknown column map key {key!r}; the keys are {', '.join(known)}"
-                )
-            if key in chosen:
-                raise ImportFormatError(f"column map key {key!r} is given twice")
-            chosen[key] = column
-        missing = [key for key in _REQUIRED if key not in chosen]
-        if missing:
-            raise ImportFormatError(f"the column map needs {' and '.join(missing)}")
-        return cls(**chosen)
+        return cls(**parse_column_spec(spec, known, _REQUIRED))
 
 
 #: The map used when none is given (its optional columns may be absent from the file).
@@ -140,103 +130,26 @@ def parse_csv_reads(
             cannot be used.
     """
     clock = _Clock(_time_format(time_format), _zone(timezone))
-    rows = _rows(text)
-    whole = columns is not None  # a map given must be found whole; the default need not
-    layout = _layout(rows[0][1], DEFAULT_COLUMNS if columns is None else columns, whole=whole)
+    rows = read_rows(text)
+    wanted = mapped_fields(DEFAULT_COLUMNS if columns is None else columns)
+    # A map given must be found whole; the default need not.
+    layout = find_layout(rows[0][1], wanted, _REQUIRED, whole=columns is not None)
     return _reads(rows[1:], layout, clock, camera)
 
 
 def _reads(
     rows: Iterable[tuple[int, list[str]]],
-    layout: _Layout,
+    layout: Layout,
     clock: _Clock,
     camera: CameraId | None,
 ) -> Iterator[ObservedRead | Skip]:
     for line, row in rows:
-        if not any(cell.strip() for cell in row):
-            continue  # a blank line, or one of empty cells: nothing to count
+        if is_blank(row):
+            continue
         try:
             yield _read(row, layout, clock, camera)
         except _RefusedError as e:
             yield Skip(f"row {line}", str(e))
-
-
-# -- the file -----------------------------------------------------------------------------
-
-
-def _rows(text: str) -> list[tuple[int, list[str]]]:
-    """Every row with the line it starts on, read up front so a broken file fails first."""
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
-    rows: list[tuple[int, list[str]]] = []
-    start = 1
-    try:
-        for row in reader:
-            rows.append((start, row))
-            start = reader.line_num + 1
-    except csv.Error as e:
-        raise ImportFormatError(f"not readable as CSV at line {reader.line_num}: {e}") from e
-    if not rows or not any(cell.strip() for cell in rows[0][1]):
-        raise ImportFormatError("the file has no header on its first line")
-    return rows
-
-
-@dataclass(frozen=True, slots=True)
-class _Layout:
-    """Where each mapped field is in a row, and its column's name for skip reasons."""
-
-    index: Mapping[str, int]
-    names: Mapping[str, str]
-    width: int
-
-    def cell(self, row: Sequence[str], field: str) -> str:
-        at = self.index.get(field)
-        return row[at].strip() if at is not None else ""
-
-    def name(self, field: str) -> str:
-        return self.names.get(field, field)
-
-
-def _layout(header: list[str], columns: ColumnMap, *, whole: bool) -> _Layout:
-    names = [cell.strip() for cell in header]
-    wanted = _mapped(columns)
-    index: dict[str, int] = {}
-    for field, column in wanted.items():
-        at = _find(names, column)
-        if at is not None:
-            index[field] = at
-    missing = {f: c for f, c in wanted.items() if f not in index and (whole or f in _REQUIRED)}
-    if missing:
-        raise _missing_columns(names, missing, any_found=bool(index))
-    return _Layout(index, {field: names[at] for field, at in index.items()}, len(header))
-
-
-def _mapped(columns: ColumnMap) -> dict[str, str]:
-    """Field name -> column name, for the fields the map gives a column."""
-    named = {f.name: getattr(columns, f.name) for f in fields(columns)}
-    return {field: column for field, column in named.items() if column is not None}
-
-
-def _find(names: list[str], column: str) -> int | None:
-    """The column's position: its exact name first, else the same name in another case."""
-    if column in names:
-        return names.index(column)
-    folded = [name.casefold() for name in names]
-    return folded.index(column.casefold()) if column.casefold() in folded else None
-
-
-def _missing_columns(
-    names: list[str], missing: Mapping[str, str], *, any_found: bool
-) -> ImportFormatError:
-    listed = ", ".join(f"{column!r} (for {field})" for field, column in missing.items())
-    if not any_found:
-        # No mapped column is in the first line: it may be data, so its cells are not shown.
-        return ImportFormatError(
-            f"the first line has none of the mapped columns, missing {listed}; "
-            "is the header line missing?"
-        )
-    return ImportFormatError(
-        f"the header has no column {listed}; its columns are: {', '.join(names)}"
-    )
 
 
 # -- time ---------------------------------------------------------------------------------
@@ -317,8 +230,8 @@ class _Clock:
 # -- one row ------------------------------------------------------------------------------
 
 
-def _read(row: list[str], layout: _Layout, clock: _Clock, default: CameraId | None) -> ObservedRead:
-    _check_width(row, layout.width)
+def _read(row: list[str], layout: Layout, clock: _Clock, default: CameraId | None) -> ObservedRead:
+    _check_width(row, layout)
     return ObservedRead(
         camera_id=_camera(row, layout, default),
         time=clock.utc(layout.cell(row, "time"), layout.name("time")),
@@ -328,13 +241,13 @@ def _read(row: list[str], layout: _Layout, clock: _Clock, default: CameraId | No
     )
 
 
-def _check_width(row: list[str], width: int) -> None:
-    extra = row[width:]
-    if len(row) < width or any(cell.strip() for cell in extra):
-        _refuse(f"the row has {len(row)} fields; the header has {width}")
+def _check_width(row: list[str], layout: Layout) -> None:
+    problem = layout.width_problem(row)
+    if problem is not None:
+        _refuse(problem)
 
 
-def _camera(row: list[str], layout: _Layout, default: CameraId | None) -> CameraId:
+def _camera(row: list[str], layout: Layout, default: CameraId | None) -> CameraId:
     value = layout.cell(row, "camera")
     if value:
         return CameraId(value)
@@ -345,7 +258,7 @@ def _camera(row: list[str], layout: _Layout, default: CameraId | None) -> Camera
     _refuse("no camera column is mapped and no camera is set for the file")
 
 
-def _candidates(row: list[str], layout: _Layout) -> tuple[Candidate, ...]:
+def _candidates(row: list[str], layout: Layout) -> tuple[Candidate, ...]:
     raw, column = layout.cell(row, "plate"), layout.name("plate")
     if not raw:
         _refuse(f"plate column {column!r} is empty")
@@ -375,7 +288,7 @@ def _confidence(value: str, column: str) -> float:
     return number if number <= 1.0 else number / 100.0
 
 
-def _external_id(row: list[str], layout: _Layout) -> str | None:
+def _external_id(row: list[str], layout: Layout) -> str | None:
     value = layout.cell(row, "id")
     if len(value) > MAX_EXTERNAL_ID:
         _refuse(f"id column {layout.name('id')!r} is longer than {MAX_EXTERNAL_ID} characters")

@@ -15,11 +15,11 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from node.app import open_store
-from node.errors import SetupError
 from node.identity import load_node_keys
 from node.ids import CameraId
 from node.ingest.csv_reads import ColumnMap, parse_csv_reads
-from node.ingest.errors import IngestError, UnknownCameraError
+from node.ingest.errors import UnknownCameraError
+from node.ingest.files import read_import_text
 from node.ingest.formats import ImportFormat
 from node.ingest.observed import ObservedRead, Skip
 from node.ingest.openalpr import parse_alpr_group
@@ -32,8 +32,6 @@ from node.store.db import session_scope
 
 #: Imported reads are stored in transactions of this many.
 IMPORT_BATCH = 500
-#: Largest import file read (it is parsed in memory).
-MAX_IMPORT_BYTES = 512 << 20
 
 
 def _require_camera(sessions: sessionmaker[Session], camera_id: CameraId) -> None:
@@ -130,7 +128,7 @@ def import_reads(
     timezone: str | None = None,
 ) -> ImportOutcome:
     """Import reads from another system's export file into the node's read store."""
-    text = _read_text(path)
+    text = read_import_text(path)
     default = CameraId(camera) if camera else None
     mapped = {k: CameraId(v) for k, v in (camera_map or {}).items()}
     items: Iterable[ObservedRead | Skip]
@@ -173,20 +171,6 @@ def import_reads(
         return outcome
     finally:
         engine.dispose()
-
-
-def _read_text(path: Path) -> str:
-    try:
-        size = path.stat().st_size
-        if size > MAX_IMPORT_BYTES:
-            raise IngestError(f"{path}: {size} bytes is more than an import takes at once")
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError as e:
-        raise SetupError(f"{path}: no such file") from e
-    except UnicodeDecodeError as e:
-        raise IngestError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
-    except OSError as e:
-        raise SetupError(f"{path}: cannot read: {e.strerror}") from e
 
 
 def recent_reads(

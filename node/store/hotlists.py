@@ -12,7 +12,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from node.ids import Epoch, HotlistEntryId, HotlistId
@@ -179,6 +179,20 @@ class HotlistRepository:
             stmt = stmt.where(HotlistEntryRow.category.in_(list(categories)))
         with translate_errors(self._session):
             return [_entry(r) for r in self._session.scalars(stmt.order_by(HotlistEntryRow.id))]
+
+    def category_counts(self, *, now: dt.datetime) -> dict[tuple[HotlistId, str], int]:
+        """How many unexpired entries each hotlist holds per category, at ``now``.
+
+        Counted in the database, so listing a large hotlist reads no ciphertext.
+        """
+        stmt = (
+            select(HotlistEntryRow.hotlist_id, HotlistEntryRow.category, func.count())
+            .where(HotlistEntryRow.expires > now)
+            .group_by(HotlistEntryRow.hotlist_id, HotlistEntryRow.category)
+        )
+        with translate_errors(self._session):
+            rows = self._session.execute(stmt).all()
+        return {(HotlistId(h), c): int(n) for h, c, n in rows}
 
     def with_lookup(self, plate_lookup: bytes, *, now: dt.datetime) -> list[HotlistEntry]:
         """Unexpired entries, on any hotlist, for the plate tagged ``plate_lookup``."""
