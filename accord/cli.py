@@ -17,7 +17,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 import typer
 from rich.console import Console
 
-from accord.commands import audit, demo, ledger, node
+from accord.commands import agreement, audit, demo, hotlist, ledger, node, query
 
 app = typer.Typer(
     name="accord",
@@ -29,6 +29,10 @@ app = typer.Typer(
 app.add_typer(node.app, name="node")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(audit.app, name="audit")
+app.add_typer(agreement.app, name="agreement")
+app.add_typer(query.app, name="query")
+app.add_typer(query.alerts_app, name="alerts")
+app.add_typer(hotlist.app, name="hotlist")
 app.command(name="demo")(demo.demo)
 
 _err = Console(stderr=True, highlight=False)
@@ -51,6 +55,17 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     return tuple(found)
 
 
+def _rpc_error_line(error: BaseException) -> str | None:
+    """``error: CODE: message`` for a failed call to the node, else ``None``.
+
+    grpc is looked up, not imported: if no command loaded it, no call can have failed.
+    """
+    grpc_aio = sys.modules.get("grpc.aio")
+    if grpc_aio is None or not isinstance(error, grpc_aio.AioRpcError):
+        return None
+    return f"error: {error.code().name}: {error.details()}"
+
+
 def main() -> None:
     """Entry point of the ``accord`` console script."""
     expected = _expected_errors()
@@ -61,6 +76,12 @@ def main() -> None:
         sys.exit(130)
     except expected as e:
         _err.print(f"error: {e}", markup=False, soft_wrap=True)
+        sys.exit(1)
+    except Exception as e:
+        line = _rpc_error_line(e)
+        if line is None:
+            raise
+        _err.print(line, markup=False, soft_wrap=True)
         sys.exit(1)
 
 

@@ -21,6 +21,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from crypto.note import NoteVerifier
 from node.config import AgencyKind, NodeConfig, load_config
 from node.errors import ConfigError
+from node.exchange.agreements import AgreementDesk
+from node.exchange.alerts import AlertWatcher, WatchedPlate
+from node.exchange.answering import Answerer
+from node.exchange.asking import QueryDesk
+from node.exchange.epoch_keys import EpochKeys
+from node.exchange.indexer import Indexer
+from node.hotlists.categories import allowed_categories
+from node.hotlists.store import active_entries
 from node.identity import KEYS_DIR, PUBLIC_FILE, NodeKeys, load_node_keys
 from node.ids import LogId, NodeId
 from node.ledger.log import LedgerLog
@@ -35,8 +43,15 @@ from node.ledger.publisher import Publisher, WitnessClient
 from node.ledger.recorder import Recorder
 from node.ledger.witness import Witness
 from node.peer_card import read_peer_card
+from node.policy import PolicyEngine
+from node.policy.profile import LegalProfile
+from node.rpc.agreement_client import GrpcAgreementTransport
+from node.rpc.agreement_service import agreement_service
 from node.rpc.client import peer_channel
+from node.rpc.exchange_client import GrpcExchangeTransport
+from node.rpc.exchange_service import ExchangeServicer, exchange_service
 from node.rpc.ledger_service import grpc_witness_call, ledger_services
+from node.rpc.node_admin_service import NodeAdminServicer, node_admin_service
 from node.rpc.peers import KnownPeer
 from node.server import NodeServer, ServiceRegistration
 from node.store.db import create_engine, session_factory, session_scope
@@ -90,9 +105,20 @@ class NodeApp:
     services: list[ServiceRegistration] = field(default_factory=list)
     publish_interval_s: float = 1.0
     heartbeat_s: float = 60.0
+    #: Extra client interceptors on channels to peers (tests record what crosses the wire).
+    channel_interceptors: list[grpc.aio.ClientInterceptor] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
     _publish_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: Agreements with peers (set by :meth:`open`; the admin API and exchange use it).
+    agreements: AgreementDesk = field(init=False)
+    #: Private matching (set by :meth:`open`).
+    indexer: Indexer = field(init=False)
+    queries: QueryDesk = field(init=False)
+    alerts: AlertWatcher = field(init=False)
+    #: Plates to watch instead of the hotlists (tests).
+    hotlist_override: list[WatchedPlate] | None = None
+    _profile: LegalProfile = field(init=False)
 
     @classmethod
     def open(cls, home: Path, *, listen: str | None = None) -> NodeApp:
@@ -134,7 +160,91 @@ class NodeApp:
             recorder=recorder,
         )
         app.services = ledger_services(ledger, publisher, witness)
+        app.agreements = AgreementDesk(
+            sessions=sessions,
+            config=config,
+            signing_key=keys.signing,
+            recorder=recorder,
+            policy=PolicyEngine(config.legal_profile),
+            transport=GrpcAgreementTransport(app.peer_channel),
+        )
+        app.services.append(agreement_service(app.agreements))
+        app._open_exchange()
         return app
+
+    def _open_exchange(self) -> None:
+        """Private matching: the indexer and answerer (responder), the query desk
+        (requester), and the admin API that lets this node's own users reach both."""
+        config, sessions = self.config, self.sessions
+        epoch_keys = EpochKeys(sessions, self.recorder)
+        self.indexer = Indexer(
+            sessions,
+            lookup_key=self.keys.lookup,
+            epoch_keys=epoch_keys,
+            node_name=config.name,
+            city=f"{config.name} ({config.jurisdiction})",
+        )
+        engine = PolicyEngine(config.legal_profile)
+        self._profile = engine.profile
+        answerer = Answerer(
+            sessions,
+            node_name=config.name,
+            engine=engine,
+            recorder=self.recorder,
+            epoch_keys=epoch_keys,
+            ledger=self.ledger,
+            checkpoint_now=self.checkpoint_now,
+        )
+        transport = GrpcExchangeTransport(self.peer_channel)
+        self.queries = QueryDesk(
+            sessions,
+            config=config,
+            signing_key=self.keys.signing,
+            recorder=self.recorder,
+            transport=transport,
+        )
+        self.alerts = AlertWatcher(
+            sessions,
+            desk=self.queries,
+            recorder=self.recorder,
+            stream=transport,
+            hotlist=self.watched_plates,
+            webhook=config.alerts_webhook,
+        )
+        self.services.append(exchange_service(ExchangeServicer(sessions, answerer, self.indexer)))
+        self.services.append(
+            node_admin_service(
+                NodeAdminServicer(
+                    agreements=self.agreements, queries=self.queries, alerts=self.alerts
+                )
+            )
+        )
+
+    def watched_plates(self) -> list[WatchedPlate]:
+        """This node's active hotlist entries of the categories its own legal profile lets
+        it match, for the alert watcher (the plates stay in this node)."""
+        if self.hotlist_override is not None:
+            return list(self.hotlist_override)
+        now = dt.datetime.now(dt.UTC)
+        with session_scope(self.sessions) as s:
+            entries = active_entries(s, now=now)
+        allowed = allowed_categories(
+            self._profile,
+            {e.category for e in entries},
+            ori=self.config.ori,
+            jurisdiction=self.config.jurisdiction,
+            kind=self.config.kind,
+        )
+        return [
+            WatchedPlate(e.plate, e.hotlist_id, e.case_number, e.category)
+            for e in entries
+            if e.category in allowed
+        ]
+
+    async def checkpoint_now(self) -> StoredCheckpoint:
+        """Sign a checkpoint of everything logged so far (for an inclusion receipt)."""
+        async with self._publish_lock:
+            return await asyncio.to_thread(self.publisher.sign)
 
     async def start(self) -> int:
         """Open the ledger, start serving and publishing; returns the bound port."""
@@ -148,6 +258,8 @@ class NodeApp:
             detail="started",
         )
         self._tasks.append(asyncio.create_task(self._publish_loop(), name="ledger-publisher"))
+        self._tasks.append(asyncio.create_task(self.indexer.run(), name="indexer"))
+        self._tasks.append(asyncio.create_task(self.alerts.run(), name="alerts"))
         return port
 
     def peer_channel(self, peer: Peer) -> grpc.aio.Channel:
@@ -160,6 +272,7 @@ class NodeApp:
                 peer_name=peer.name,
                 peer_cert_pem=peer.cert_pem,
                 endpoint=peer.endpoint,
+                interceptors=self.channel_interceptors,
             )
             self._channels[peer.name] = channel
         return channel

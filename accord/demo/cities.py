@@ -22,3 +22,6 @@ CITIES: tuple[City, ...] = (
     City("culver-city-pd", "Culver City PD", "CA0191600", "US-CA", "municipal"),
     City("los-angeles-pd", "Los Angeles PD", "CA0194100", "US-CA", "municipal"),
 )
+
+#: A federal agency that asks a California city for data: California SB 34 refuses it.
+FEDERAL = City("fbi-los-angeles", "FBI Los Angeles field office", "CAFBILA00", "US-CA", "federal")
