@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -536,6 +537,43 @@ def test_cli_propose_list_accept_show_between_two_served_nodes(tmp_path: Path) -
         assert again.returncode == 1
         assert again.stderr.startswith("error: FAILED_PRECONDITION: agreement ab-cli v1 is active")
         assert len(again.stderr.strip().splitlines()) == 1
+        _query_through_the_cli(homes["alpha-pd"], homes["bravo-pd"], tmp_path)
+
+
+def _query_through_the_cli(a: Path, b: Path, tmp_path: Path) -> None:
+    """bravo-pd imports reads; alpha-pd's officer asks about them with ``accord query hits``."""
+    added = accord(
+        "node", "cameras", "add", "--dir", str(b), "--id", "cam-1", "--name", "Main St",
+        "--lat", "34.02", "--lon", "-118.49",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    export = tmp_path / "reads.csv"
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    export.write_text(f"plate,time\n7QRS482,{now.isoformat()}\n8ABC123,{now.isoformat()}\n")
+    imported = accord(
+        "node", "import", "--dir", str(b), str(export), "--format", "csv", "--camera", "cam-1"
+    )  # fmt: skip
+    assert imported.returncode == 0, imported.stderr
+    args = (
+        "query", "hits", "--dir", str(a), "--peer", "bravo-pd", "--plate", "7qr-s482",
+        "--plate", "4NOPE00", "--purpose", "stolen-vehicle", "--case", "24-00123",
+        "--user", "officer-17", "--days", "2", "--json",
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while True:  # the served node indexes new reads within about a second
+        asked = accord(*args)
+        assert asked.returncode == 0, asked.stderr
+        result = json.loads(asked.stdout)
+        if result["hits"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert [h["plate"] for h in result["hits"]] == ["7qr-s482"]
+    assert result["hits"][0]["detail"]["day"] == now.strftime("%Y-%m-%d")
+    (answer,) = result["answers"]
+    assert answer["outcome"] == "answered" and answer["receipt_index"] > 0
+    refused = accord(*args[:-1], "--purpose", "immigration")
+    assert refused.returncode == 1
+    assert "refused" in refused.stdout and "agreement.purpose" in refused.stdout
 
 
 def test_cli_needs_a_fixed_listen_port_and_says_so(home: Path) -> None:
