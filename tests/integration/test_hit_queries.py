@@ -7,6 +7,7 @@ travels as blinded elements; hits decrypt only for plates that were asked.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -231,3 +232,24 @@ async def test_malformed_requests_are_refused_precisely_and_nothing_is_evaluated
     assert len(entries(ccpd, "answer.sent")) == 1
     refusals = [e for e in entries(ccpd, "admin.action") if e["action"] == "query.refused"]
     assert len(refusals) == 2  # the oversized batch and the garbage body did not parse
+
+
+async def test_the_daily_rate_and_the_validity_are_enforced(tmp_path: Path) -> None:
+    specs = [NodeSpec("santa-monica-pd", "CA0194200"), NodeSpec("culver-city-pd", "CA0190500")]
+    async with federation(tmp_path, specs) as (smpd, ccpd):
+        add_reads(ccpd, SEEN, at=NOW - dt.timedelta(minutes=30))
+        soon = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=3)
+        await agree(smpd, ccpd, plates_per_day=3, max_batch=3, valid_until=soon)
+        first = await ask(smpd, ["7QRS482", "8ABC123"])
+        assert first.answers[0].outcome == "answered"
+        over = await ask(smpd, ["7QRS482", "8ABC123"])
+        assert over.answers[0].outcome == "refused"
+        assert "agreement.rate-limit" in over.answers[0].rule_ids
+        await asyncio.sleep((soon - dt.datetime.now(dt.UTC)).total_seconds() + 1)
+        late = await ask(smpd, ["7QRS482"])
+        assert late.answers[0].outcome == "refused"
+        assert "agreement.expired" in late.answers[0].rule_ids
+        decisions = [(e["decision"], e["rule_ids"]) for e in entries(ccpd, "query.received")]
+        assert decisions[0][0] == "allow"
+        assert "agreement.rate-limit" in decisions[1][1]  # type: ignore[operator]
+        assert len(entries(ccpd, "answer.sent")) == 1
