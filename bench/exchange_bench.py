@@ -320,9 +320,9 @@ class Split:
 
 QUERY_STEPS = [
     (asking, "blind", "blinding"),
-    (answering, "blind_evaluate_batch", "b_crypto"),
+    (answering.Answerer, "_evaluate", "b_crypto"),
     (answering.Answerer, "evaluate_hits", "b_total"),
-    (asking, "finalize_batch", "verify"),
+    (asking.QueryDesk, "_unblind", "verify"),
     (asking.QueryDesk, "sync_index", "sync"),
     (asking.QueryDesk, "_match", "matching"),
 ]

@@ -281,6 +281,77 @@ def blind_evaluate_batch(
     return BatchEvaluation(evaluated, c + s)
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """A client's blinded batch, checked once and ready to finalize several replies (one
+    per server key: a VOPRF batch asked for several epochs). ``unblinders`` are the
+    inverses of the blinds: secret."""
+
+    inputs: tuple[bytes, ...]
+    blinded_elements: tuple[bytes, ...]
+    unblinders: tuple[bytes, ...] = field(repr=False)
+
+
+def prepare_batch(
+    inputs: Sequence[bytes],
+    blinds: Sequence[bytes],
+    blinded_elements: Sequence[bytes],
+    *,
+    backend: Ristretto255 | None = None,
+) -> PreparedBatch:
+    """Check a client batch and invert its blinds, once for every reply to come."""
+    g = _backend(backend)
+    n = len(blinded_elements)
+    if not len(inputs) == len(blinds) == n:
+        raise OprfInputError(
+            f"{len(inputs)} inputs, {len(blinds)} blinds and {n} blinded elements differ"
+        )
+    _check_batch_size(n, OprfInputError)
+    for x in inputs:
+        _check_length(x, "input")
+    for i, e in enumerate(blinded_elements):
+        if not g.is_valid(e):
+            raise OprfInputError(f"blinded element {i} of {n} is not a valid element")
+    unblinders = tuple(g.scalar_invert(_own_scalar(b, "blind")) for b in blinds)
+    return PreparedBatch(tuple(inputs), tuple(blinded_elements), unblinders)
+
+
+def finalize_prepared(
+    batch: PreparedBatch,
+    evaluated_elements: Sequence[bytes],
+    proof: bytes,
+    public_key: bytes,
+    *,
+    backend: Ristretto255 | None = None,
+) -> list[bytes]:
+    """VOPRF client: verify one server reply to ``batch`` and unblind and hash it.
+
+    Raises :class:`OprfVerifyError` unless the proof shows that every evaluated element
+    was made with the key behind ``public_key``; no output is returned before that.
+    """
+    g = _backend(backend)
+    n = len(batch.blinded_elements)
+    if len(evaluated_elements) != n:
+        raise InvalidOprfMessageError(
+            f"{len(evaluated_elements)} evaluated elements for {n} blinded elements"
+        )
+    _peer_elements(g, evaluated_elements, "evaluated element")
+    _peer_elements(g, [public_key], "server public key")
+    c, s = _proof_scalars(proof)
+    try:
+        m, z = _composites(g, public_key, batch.blinded_elements, evaluated_elements)
+        t2 = g.add(g.scalar_mult_base(s), g.scalar_mult(c, public_key))
+        t3 = g.add(g.scalar_mult(s, m), g.scalar_mult(c, z))
+    except (InvalidElementError, InvalidScalarError) as e:  # e.g. s = 0: cannot be honest
+        raise OprfVerifyError("VOPRF proof does not verify") from e
+    if not hmac.compare_digest(_challenge(g, public_key, m, z, t2, t3), c):
+        raise OprfVerifyError("VOPRF proof does not verify")
+    return [
+        _finalize_hash(x, g.scalar_mult(u, d))
+        for x, u, d in zip(batch.inputs, batch.unblinders, evaluated_elements, strict=True)
+    ]
+
+
 def finalize_batch(
     inputs: Sequence[bytes],
     blinds: Sequence[bytes],
@@ -291,43 +362,14 @@ def finalize_batch(
     *,
     backend: Ristretto255 | None = None,
 ) -> list[bytes]:
-    """VOPRF client: verify the server's batched proof, then unblind and hash each reply.
+    """VOPRF client: verify the server's batched proof, then unblind and hash each reply
+    (:func:`prepare_batch` then :func:`finalize_prepared`).
 
     Raises :class:`OprfVerifyError` unless the proof shows that every evaluated element
     was made with the key behind ``public_key``; no output is returned before that.
     """
-    g = _backend(backend)
-    n = len(blinded_elements)
-    if not len(inputs) == len(blinds) == n:
-        raise OprfInputError(
-            f"{len(inputs)} inputs, {len(blinds)} blinds and {n} blinded elements differ"
-        )
-    _check_batch_size(n, OprfInputError)
-    if len(evaluated_elements) != n:
-        raise InvalidOprfMessageError(
-            f"{len(evaluated_elements)} evaluated elements for {n} blinded elements"
-        )
-    for x in inputs:
-        _check_length(x, "input")
-    unblinders = [g.scalar_invert(_own_scalar(b, "blind")) for b in blinds]
-    for i, e in enumerate(blinded_elements):
-        if not g.is_valid(e):
-            raise OprfInputError(f"blinded element {i} of {n} is not a valid element")
-    _peer_elements(g, evaluated_elements, "evaluated element")
-    _peer_elements(g, [public_key], "server public key")
-    c, s = _proof_scalars(proof)
-    try:
-        m, z = _composites(g, public_key, blinded_elements, evaluated_elements)
-        t2 = g.add(g.scalar_mult_base(s), g.scalar_mult(c, public_key))
-        t3 = g.add(g.scalar_mult(s, m), g.scalar_mult(c, z))
-    except (InvalidElementError, InvalidScalarError) as e:  # e.g. s = 0: cannot be honest
-        raise OprfVerifyError("VOPRF proof does not verify") from e
-    if not hmac.compare_digest(_challenge(g, public_key, m, z, t2, t3), c):
-        raise OprfVerifyError("VOPRF proof does not verify")
-    return [
-        _finalize_hash(x, g.scalar_mult(u, d))
-        for x, u, d in zip(inputs, unblinders, evaluated_elements, strict=True)
-    ]
+    batch = prepare_batch(inputs, blinds, blinded_elements, backend=backend)
+    return finalize_prepared(batch, evaluated_elements, proof, public_key, backend=backend)
 
 
 # --- Internals ---------------------------------------------------------------------------

@@ -137,12 +137,15 @@ class SealedReads:
         made them unreadable, and they are about to be deleted.
         """
         found = self._reads.between(since, until, camera_id=camera_id, limit=limit)
-        return [view for r in found if (view := self._opened(r)) is not None]
+        cropped = self._reads.with_crops([r.id for r in found])
+        return [view for r in found if (view := self._opened(r, r.id in cropped)) is not None]
 
     def after_id(self, last_id: int, *, limit: int) -> list[tuple[Read, ReadView | None]]:
         """Reads with ``id > last_id``, in id order, each with its opened view (``None``
         when its epoch key is destroyed)."""
-        return [(r, self._opened(r)) for r in self._reads.after_id(last_id, limit=limit)]
+        found = self._reads.after_id(last_id, limit=limit)
+        cropped = self._reads.with_crops([r.id for r in found])
+        return [(r, self._opened(r, r.id in cropped)) for r in found]
 
     def crop_jpeg(self, read: ReadView | Read) -> bytes | None:
         """The plate crop of a stored read, opened; ``None`` if it has none or it expired."""
@@ -219,7 +222,7 @@ class SealedReads:
 
     # -- opening ---------------------------------------------------------------------------
 
-    def _opened(self, r: Read) -> ReadView | None:
+    def _opened(self, r: Read, has_crop: bool) -> ReadView | None:
         key = self._key(r.data_class, r.epoch, create=False)
         if key is None:
             return None
@@ -236,7 +239,7 @@ class SealedReads:
             time=r.time,
             candidates=candidates,
             source=r.source,
-            has_crop=self._reads.crop(r.id) is not None,
+            has_crop=has_crop,
         )
 
 

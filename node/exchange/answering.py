@@ -27,8 +27,10 @@ whose inclusion receipt goes back with the evaluations.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures as cf
 import datetime as dt
 import logging
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -51,7 +53,7 @@ from node.policy.agreement import QueryKind
 from node.policy.engine import Decision, PolicyEngine
 from node.policy.errors import InvalidQueryError, PolicyDeniedError
 from node.sealed_reads import day_epoch
-from node.store.agreements import AgreementRepository, AgreementStatus
+from node.store.agreements import AgreementRepository, AgreementStatus, OprfEpochKey
 from node.store.db import session_scope
 from node.store.index import IndexRepository
 from node.store.ledger import StoredCheckpoint
@@ -254,15 +256,17 @@ class Answerer:
     ) -> tuple[EpochAnswer, ...]:
         keys = await self._keys.ensure(query.agreement_id, [Epoch(e) for e in query.epochs])
 
+        live = [keys[e] for e in sorted(keys) if keys[e].secret is not None]  # expired: gone
+
+        def one(key: OprfEpochKey) -> EpochAnswer:
+            assert key.secret is not None
+            evaluated, proof = blind_evaluate_batch(key.secret, elements)
+            return EpochAnswer(key.epoch, key.public_key, evaluated, proof)
+
         def run() -> tuple[EpochAnswer, ...]:
-            out = []
-            for epoch in sorted(keys):
-                key = keys[epoch]
-                if key.secret is None:
-                    continue  # expired: nothing of this epoch can be matched any more
-                evaluated, proof = blind_evaluate_batch(key.secret, elements)
-                out.append(EpochAnswer(epoch, key.public_key, evaluated, proof))
-            return tuple(out)
+            # Epochs in parallel threads: the native group operations release the GIL.
+            with cf.ThreadPoolExecutor(max(1, min(len(live), os.cpu_count() or 1))) as pool:
+                return tuple(pool.map(one, live))
 
         return await asyncio.to_thread(run)
 

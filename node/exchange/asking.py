@@ -21,6 +21,7 @@ result handed back to this node's own user: never in a log line, an error, or a 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures as cf
 import datetime as dt
 import logging
 import os
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crypto.errors import CryptoError
 from crypto.index import IndexScope, MatchKey
-from crypto.oprf import Blinded, blind, finalize_batch
+from crypto.oprf import Blinded, blind, finalize_prepared, prepare_batch
 from crypto.sign import sign
 from node.config import NodeConfig
 from node.errors import PeerError, PeerUnavailableError
@@ -356,33 +357,28 @@ class QueryDesk:
         inputs: list[bytes],
         blinded: list[Blinded],
     ) -> dict[Epoch, list[bytes]]:
+        """Pin each epoch's key, verify each epoch's proof and unblind: the epochs are
+        verified in parallel threads (the native group operations release the GIL)."""
         asked = set(query.epochs)
-        outputs: dict[Epoch, list[bytes]] = {}
+        epochs = [a.epoch for a in answer.epochs]
+        if len(set(epochs)) != len(epochs) or not set(epochs) <= asked:
+            raise AnswerError(f"{plan.peer.node_id} answered for epochs it was not asked")
         now = self._clock()
-        elements = [b.blinded_element for b in blinded]
         with session_scope(self._sessions) as s:
             pins = PeerIndexRepository(s)
-            for epoch_answer in answer.epochs:
-                if epoch_answer.epoch not in asked or epoch_answer.epoch in outputs:
-                    raise AnswerError(
-                        f"{plan.peer.node_id} answered for epoch {epoch_answer.epoch}, not asked"
-                    )
+            for a in answer.epochs:
                 pins.pin_epoch_key(
-                    plan.peer.node_id,
-                    plan.agreement.id,
-                    epoch_answer.epoch,
-                    epoch_answer.public_key,
-                    now=now,
+                    plan.peer.node_id, plan.agreement.id, a.epoch, a.public_key, now=now
                 )
-                outputs[epoch_answer.epoch] = finalize_batch(
-                    inputs,
-                    [b.blind for b in blinded],
-                    epoch_answer.evaluated,
-                    elements,
-                    epoch_answer.proof,
-                    epoch_answer.public_key,
-                )
-        return outputs
+        batch = prepare_batch(
+            inputs, [b.blind for b in blinded], [b.blinded_element for b in blinded]
+        )
+        with cf.ThreadPoolExecutor(max(1, min(len(epochs), os.cpu_count() or 1))) as pool:
+            results = pool.map(
+                lambda a: finalize_prepared(batch, a.evaluated, a.proof, a.public_key),
+                answer.epochs,
+            )
+            return dict(zip(epochs, results, strict=True))
 
     def _match(self, plan: AskPlan, outputs: dict[Epoch, list[bytes]]) -> list[Hit]:
         forms = list(plan.plates)

@@ -232,6 +232,17 @@ class ReadRepository:
             DataClass(row.data_class), Epoch(row.epoch), row.ciphertext, row.reference
         )
 
+    def with_crops(self, read_ids: Sequence[ReadId]) -> set[ReadId]:
+        """Which of ``read_ids`` have a crop (one query per 500 ids, no ciphertext read)."""
+        out: set[ReadId] = set()
+        for start in range(0, len(read_ids), 500):
+            stmt = select(ReadCropRow.read_id).where(
+                ReadCropRow.read_id.in_(read_ids[start : start + 500])
+            )
+            with translate_errors(self._session):
+                out.update(ReadId(i) for i in self._session.scalars(stmt))
+        return out
+
     def count(self) -> int:
         with translate_errors(self._session):
             return self._session.scalar(select(func.count()).select_from(ReadRow)) or 0
