@@ -51,6 +51,9 @@ log = logging.getLogger(__name__)
 ALERT_PURPOSE = "hotlist-alert"
 WATCHER_USER = "alert-watcher"
 _RETRY_S = (1.0, 2.0, 5.0, 10.0, 30.0)
+#: After a refused or empty arming, the epoch is not armed again for this long (each
+#: arming is a logged, rate-limited query at the peer).
+REARM_AFTER = dt.timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +132,9 @@ class AlertWatcher:
         self.dropped = 0
         #: Seconds between looks for agreements that started or ended.
         self.poll_s = 5.0
+        self._wake = asyncio.Event()
+        #: Epochs whose arming found nothing to watch or was refused, and when to retry.
+        self._unarmed: dict[tuple[AgreementId, Epoch], dt.datetime] = {}
 
     # -- subscribers -----------------------------------------------------------------------
 
@@ -174,10 +180,21 @@ class AlertWatcher:
                         self._tasks[agreement_id] = asyncio.create_task(
                             self._watch(peer, stored, agreement), name=f"alerts:{agreement_id}"
                         )
-                await asyncio.sleep(self.poll_s)
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_s)
         finally:
             for task in self._tasks.values():
                 task.cancel()
+
+    def wake(self) -> None:
+        """Look for agreements now rather than at the next poll (after one was made)."""
+        self._wake.set()
+
+    @property
+    def watching(self) -> frozenset[AgreementId]:
+        """The agreements whose index streams are being watched."""
+        return frozenset(a for a, t in self._tasks.items() if not t.done())
 
     def _agreements(self) -> dict[AgreementId, tuple[Peer, StoredAgreement, Agreement]]:
         out = {}
@@ -223,8 +240,12 @@ class AlertWatcher:
         if epoch < day_epoch(self._clock()) - 1:
             return  # history: kept for hit queries, too old to alert on
         if epoch not in armed:
+            not_before = self._unarmed.get((agreement.id, epoch))
+            if not_before is not None and self._clock() < not_before:
+                return  # arming failed a moment ago: do not ask again for every entry
             found = await self._arm(peer, stored, agreement, epoch)
             if found is None:
+                self._unarmed[(agreement.id, epoch)] = self._clock() + REARM_AFTER
                 return
             armed[epoch] = found
             if record.entry_id not in found.expected:

@@ -92,3 +92,43 @@ async def test_a_watched_plate_read_by_the_peer_raises_an_alert(
                 break
             await asyncio.sleep(0.1)
         assert [p["plate"] for p in posted] == ["7QRS482", "7QRS482"]
+
+
+async def test_a_refused_arming_is_not_retried_for_every_entry(tmp_path: Path) -> None:
+    from crypto.entries import decode_entry
+    from node.store.db import session_scope
+    from node.store.ledger import LedgerRepository
+
+    specs = [NodeSpec("santa-monica-pd", "CA0194200"), NodeSpec("culver-city-pd", "CA0190500")]
+    async with federation(tmp_path, specs) as (smpd, ccpd):
+        # Two watched plates, but the agreement allows one plate a day: arming is refused.
+        smpd.hotlist_override = [
+            WATCHED[0],
+            WatchedPlate("8ABC123", "ncic-stolen", "24-00999", "stolen-vehicle"),
+        ]
+        smpd.alerts.poll_s = 0.2
+        now = dt.datetime.now(dt.UTC)
+        with smpd.alerts.subscription() as queue:
+            await agree(
+                smpd,
+                ccpd,
+                query_kinds=KINDS,
+                alert_categories=frozenset({"stolen-vehicle"}),
+                plates_per_day=1,
+                max_batch=1,
+            )
+            smpd.alerts.wake()
+            for _ in range(100):
+                if smpd.alerts.watching:
+                    break
+                await asyncio.sleep(0.05)
+            assert smpd.alerts.watching
+            for i in range(3):
+                add_reads(ccpd, [f"1AAA{i}00", "7QRS482"], at=now - dt.timedelta(minutes=i + 1))
+                await asyncio.sleep(1.5)
+            assert queue.empty()
+        with session_scope(smpd.sessions) as s:
+            repo = LedgerRepository(s)
+            rows = repo.entries(smpd.ledger.log_id, 0, repo.size(smpd.ledger.log_id))
+        sent = [e for e in (decode_entry(r.entry) for r in rows) if e.type == "query.sent"]
+        assert len(sent) == 1, "each arriving entry asked the peer again"
