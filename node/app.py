@@ -45,6 +45,8 @@ from node.ledger.witness import Witness
 from node.peer_card import read_peer_card
 from node.policy import PolicyEngine
 from node.policy.profile import LegalProfile
+from node.retention.purge import Purger, purge_hourly
+from node.retention.settings import load_settings
 from node.rpc.agreement_client import GrpcAgreementTransport
 from node.rpc.agreement_service import agreement_service
 from node.rpc.client import peer_channel
@@ -119,6 +121,9 @@ class NodeApp:
     #: Plates to watch instead of the hotlists (tests).
     hotlist_override: list[WatchedPlate] | None = None
     _profile: LegalProfile = field(init=False)
+    #: Deletes expired epochs (set by :meth:`open`); runs at start and every hour.
+    retention: Purger = field(init=False)
+    retention_interval_s: float = 3600.0
 
     @classmethod
     def open(cls, home: Path, *, listen: str | None = None) -> NodeApp:
@@ -170,6 +175,15 @@ class NodeApp:
         )
         app.services.append(agreement_service(app.agreements))
         app._open_exchange()
+        # Settings are re-read at every run, so `accord node retention set` takes effect
+        # without a restart.
+        app.retention = Purger(
+            sessions=sessions,
+            engine=engine,
+            ledger=ledger,
+            recorder=recorder,
+            settings=lambda: load_settings(home),
+        )
         return app
 
     def _open_exchange(self) -> None:
@@ -260,6 +274,12 @@ class NodeApp:
         self._tasks.append(asyncio.create_task(self._publish_loop(), name="ledger-publisher"))
         self._tasks.append(asyncio.create_task(self.indexer.run(), name="indexer"))
         self._tasks.append(asyncio.create_task(self.alerts.run(), name="alerts"))
+        self._tasks.append(
+            asyncio.create_task(
+                purge_hourly(self.retention, interval_s=self.retention_interval_s),
+                name="retention",
+            )
+        )
         return port
 
     def peer_channel(self, peer: Peer) -> grpc.aio.Channel:

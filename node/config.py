@@ -9,7 +9,8 @@ from __future__ import annotations
 import enum
 import re
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,10 @@ class NodeConfig:
     legal_profile: str
     #: Where alerts are POSTed as JSON (``[alerts] webhook``), if anywhere.
     alerts_webhook: str | None = None
+    #: Days to keep each data class (``[retention]``), as the admin set them; classes not
+    #: listed keep their defaults. Validated against the state cap on load
+    #: (:mod:`node.retention.settings`).
+    retention_days: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def config_path(self) -> Path:
@@ -122,6 +127,8 @@ def write_config(config: NodeConfig) -> bytes:
     }
     if config.alerts_webhook is not None:
         doc["alerts"] = {"webhook": config.alerts_webhook}
+    if config.retention_days:
+        doc["retention"] = dict(sorted(config.retention_days.items()))
     return tomli_w.dumps(doc).encode()
 
 
@@ -168,16 +175,18 @@ def load_config(home: Path) -> NodeConfig:
         except ValueError as e:
             raise ConfigError(path, str(e), setting=dotted) from e
 
+    jurisdiction = checked("node.jurisdiction", Jurisdiction.parse)
     return NodeConfig(
         home=home,
         name=checked("node.name", validate_name),
         ori=checked("node.ori", validate_ori),
-        jurisdiction=checked("node.jurisdiction", Jurisdiction.parse),
+        jurisdiction=jurisdiction,
         kind=checked("node.kind", AgencyKind),
         listen=checked("server.listen", validate_listen),
         database_url=_get_str(doc, path, "database.url"),
         legal_profile=_get_str(doc, path, "node.legal_profile"),
         alerts_webhook=_webhook(doc, path),
+        retention_days=_retention(doc, path, str(jurisdiction)),
     )
 
 
@@ -193,3 +202,21 @@ def _webhook(doc: dict[str, Any], path: Path) -> str | None:
     if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
         raise ConfigError(path, "must be an http:// or https:// URL", setting="alerts.webhook")
     return url
+
+
+def _retention(doc: dict[str, Any], path: Path, jurisdiction: str) -> dict[str, int]:
+    """``[retention]``: checked here so a setting over the state cap stops the node at load."""
+    table = doc.get("retention")
+    if table is None:
+        return {}
+    if not isinstance(table, dict):
+        raise ConfigError(path, "must be a table", setting="retention")
+    # Imported here: the settings import the store, which a config reader must not need.
+    from node.retention.settings import RetentionSettings
+
+    for name, value in table.items():
+        try:
+            RetentionSettings.from_days(jurisdiction, {name: value})
+        except ValueError as e:
+            raise ConfigError(path, str(e), setting=f"retention.{name}") from e
+    return dict(table)

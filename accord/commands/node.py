@@ -12,11 +12,13 @@ from rich.console import Console
 from rich.table import Table
 
 from accord.commands import reads as reads_commands
+from accord.commands import retention
 from node.config import AgencyKind
 
 app = typer.Typer(help="Create, run and inspect this agency's node.", no_args_is_help=True)
 peers_app = typer.Typer(help="Peers this node accepts calls from and calls.", no_args_is_help=True)
 app.add_typer(peers_app, name="peers")
+app.add_typer(retention.app, name="retention")
 app.add_typer(reads_commands.cameras_app, name="cameras")
 app.command(name="ingest")(reads_commands.ingest)
 app.command(name="import")(reads_commands.import_)

@@ -556,3 +556,33 @@ __all__ = [
     "SeenRequestRow",
     "WitnessedCheckpointRow",
 ]
+
+
+# -- retention -----------------------------------------------------------------------------
+
+
+class RetentionPurgeRow(Base):
+    """The intent and progress of deleting one expired ``(data_class, epoch)``.
+
+    Written before anything is deleted, so an interrupted purge resumes where it stopped
+    and the ledger gets exactly one ``retention.deleted`` (see :mod:`node.retention.purge`).
+    ``counts`` is canonical JSON of token -> count; it names kinds of rows, never a plate.
+    """
+
+    __tablename__ = "retention_purges"
+    __table_args__ = (
+        CheckConstraint("epoch >= 0", name="epoch_non_negative"),
+        _len32("deleted_root"),
+    )
+
+    data_class: Mapped[Code] = mapped_column(primary_key=True)
+    epoch: Mapped[int] = mapped_column(primary_key=True)
+    counts: Mapped[str] = mapped_column(Text)
+    deleted_root: Mapped[Bytes32]
+    started: Mapped[Timestamp]
+    #: When the rows were deleted and the keys destroyed (one transaction).
+    deleted_at: Mapped[Timestamp | None]
+    #: The ledger's size just before ``retention.deleted`` was appended: where to look for
+    #: it if the purge stopped before learning its index.
+    ledger_from: Mapped[Index64 | None]
+    ledger_index: Mapped[Index64 | None]

@@ -1,0 +1,289 @@
+"""What an expired epoch holds, deleting it, and the intent rows that make that resumable.
+
+:mod:`node.retention.purge` drives these; this module keeps the SQL. For one
+``(data_class, epoch)`` the *inventory* lists every row and key that expiry removes, by a
+token naming its kind (``reads``, ``crops``, ``index_entries``...) and an identifier that
+names the record, never its content: a read's dedup key, an entry's id, an agreement id.
+The identifiers are only ever hashed into the commitment root of ``retention.deleted``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy.orm import Session
+
+from node.ids import Epoch
+from node.store.db import insert_ignoring_duplicates, translate_errors
+from node.store.epochs import DataClass, DataEpochRepository
+from node.store.models import (
+    HotlistEntryRow,
+    IndexEntryRow,
+    IndexOccurrenceRow,
+    OprfEpochKeyRow,
+    PeerIndexEntryRow,
+    ReadCropRow,
+    ReadRow,
+    RetentionPurgeRow,
+)
+
+#: Classes whose rows are reads (with their crops).
+READ_CLASSES = frozenset({DataClass.READS, DataClass.HELD_READS})
+
+Inventory = Mapping[str, list[bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeIntent:
+    """A purge of one epoch, as far as it got."""
+
+    data_class: DataClass
+    epoch: Epoch
+    counts: Mapping[str, int]
+    deleted_root: bytes
+    started: dt.datetime
+    deleted_at: dt.datetime | None
+    ledger_from: int | None
+    ledger_index: int | None
+
+
+def _intent(row: RetentionPurgeRow) -> PurgeIntent:
+    return PurgeIntent(
+        DataClass(row.data_class),
+        Epoch(row.epoch),
+        json.loads(row.counts),
+        row.deleted_root,
+        row.started,
+        row.deleted_at,
+        row.ledger_from,
+        row.ledger_index,
+    )
+
+
+def _reads_of(data_class: DataClass, epoch: Epoch) -> ColumnElement[bool]:
+    return (ReadRow.data_class == data_class.value) & (ReadRow.epoch == epoch)
+
+
+class RetentionRepository:
+    """Inventory, deletion and intent rows of expired epochs."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    # -- what is there -------------------------------------------------------------------
+
+    def inventory(self, data_class: DataClass, epoch: Epoch) -> Inventory:
+        """Identifiers of everything expiry of ``(data_class, epoch)`` removes, by kind."""
+        s = self._session
+        out: dict[str, list[bytes]] = {}
+
+        def add(token: str, stmt: object) -> None:
+            with translate_errors(s):
+                rows = s.execute(stmt).all()  # type: ignore[call-overload]
+            out[token] = [b"\x00".join(_bytes(v) for v in r) for r in rows]
+
+        if data_class in READ_CLASSES:
+            read_ids = select(ReadRow.id).where(_reads_of(data_class, epoch))
+            add("reads", select(ReadRow.dedup_key).where(_reads_of(data_class, epoch)))
+            add("crops", select(ReadCropRow.read_id).where(ReadCropRow.read_id.in_(read_ids)))
+        if data_class is DataClass.READS:
+            add(
+                "index_entries",
+                select(IndexEntryRow.agreement_id, IndexEntryRow.entry_id).where(
+                    IndexEntryRow.epoch == epoch
+                ),
+            )
+            add(
+                "index_counters",
+                select(IndexOccurrenceRow.agreement_id, IndexOccurrenceRow.plate_lookup).where(
+                    IndexOccurrenceRow.epoch == epoch
+                ),
+            )
+            add(
+                "replica_entries",
+                select(
+                    PeerIndexEntryRow.peer_id,
+                    PeerIndexEntryRow.agreement_id,
+                    PeerIndexEntryRow.entry_id,
+                ).where(PeerIndexEntryRow.epoch == epoch),
+            )
+            add(
+                "oprf_keys",
+                select(OprfEpochKeyRow.agreement_id)
+                .where(OprfEpochKeyRow.epoch == epoch)
+                .where(OprfEpochKeyRow.destroyed_at.is_(None)),
+            )
+        if data_class is DataClass.CROPS:
+            add(
+                "crops",
+                select(ReadCropRow.read_id)
+                .where(ReadCropRow.data_class == data_class.value)
+                .where(ReadCropRow.epoch == epoch),
+            )
+        if data_class is DataClass.HOTLISTS:
+            add(
+                "hotlist_entries",
+                select(HotlistEntryRow.id)
+                .where(HotlistEntryRow.data_class == data_class.value)
+                .where(HotlistEntryRow.epoch == epoch),
+            )
+        found = DataEpochRepository(s).get(data_class, epoch)
+        live = found is not None and not found.destroyed
+        out["data_keys"] = [f"{data_class.value}:{epoch}".encode()] if live else []
+        return out
+
+    def indexed_epochs(self, *, ended_by: Epoch) -> list[Epoch]:
+        """Epochs below ``ended_by`` that still have an OPRF key or a peer's index entry.
+
+        A key can exist for a day with no reads (a query answered for it), and a requester
+        holds peers' entries for days it has no reads of its own, so the reads purge looks
+        here as well as at the data epochs.
+        """
+        keys = (
+            select(OprfEpochKeyRow.epoch)
+            .where(OprfEpochKeyRow.destroyed_at.is_(None))
+            .where(OprfEpochKeyRow.epoch < ended_by)
+            .distinct()
+        )
+        replicas = (
+            select(PeerIndexEntryRow.epoch).where(PeerIndexEntryRow.epoch < ended_by).distinct()
+        )
+        with translate_errors(self._session):
+            found = set(self._session.scalars(keys)) | set(self._session.scalars(replicas))
+        return sorted(Epoch(e) for e in found)
+
+    # -- deleting it ---------------------------------------------------------------------
+
+    def delete(self, data_class: DataClass, epoch: Epoch, *, now: dt.datetime) -> None:
+        """Delete what :meth:`inventory` lists and destroy the keys; idempotent.
+
+        The data key is destroyed *first*: from then on the store refuses new rows for the
+        epoch (:func:`node.store.epochs.require_live`), so nothing arrives behind the
+        deletes within this transaction.
+        """
+        s = self._session
+        epochs = DataEpochRepository(s)
+        if epochs.get(data_class, epoch) is not None:
+            epochs.destroy(data_class, epoch, now=now)
+        stmts: list[object] = []
+        if data_class in READ_CLASSES:
+            read_ids = select(ReadRow.id).where(_reads_of(data_class, epoch))
+            stmts.append(delete(ReadCropRow).where(ReadCropRow.read_id.in_(read_ids)))
+            stmts.append(delete(ReadRow).where(_reads_of(data_class, epoch)))
+        if data_class is DataClass.READS:
+            stmts.append(delete(IndexEntryRow).where(IndexEntryRow.epoch == epoch))
+            stmts.append(delete(IndexOccurrenceRow).where(IndexOccurrenceRow.epoch == epoch))
+            stmts.append(delete(PeerIndexEntryRow).where(PeerIndexEntryRow.epoch == epoch))
+            stmts.append(
+                update(OprfEpochKeyRow)
+                .where(OprfEpochKeyRow.epoch == epoch)
+                .where(OprfEpochKeyRow.destroyed_at.is_(None))
+                .values(secret=None, destroyed_at=now)
+            )
+        if data_class is DataClass.CROPS:
+            stmts.append(
+                delete(ReadCropRow)
+                .where(ReadCropRow.data_class == data_class.value)
+                .where(ReadCropRow.epoch == epoch)
+            )
+        if data_class is DataClass.HOTLISTS:
+            stmts.append(
+                delete(HotlistEntryRow)
+                .where(HotlistEntryRow.data_class == data_class.value)
+                .where(HotlistEntryRow.epoch == epoch)
+            )
+        with translate_errors(s):
+            for stmt in stmts:
+                s.execute(stmt, execution_options={"synchronize_session": False})  # type: ignore[call-overload]
+
+    # -- intent rows ---------------------------------------------------------------------
+
+    def get(self, data_class: DataClass, epoch: Epoch) -> PurgeIntent | None:
+        with translate_errors(self._session):
+            row = self._session.get(
+                RetentionPurgeRow, (data_class.value, epoch), populate_existing=True
+            )
+        return None if row is None else _intent(row)
+
+    def start(
+        self,
+        data_class: DataClass,
+        epoch: Epoch,
+        *,
+        counts: Mapping[str, int],
+        deleted_root: bytes,
+        now: dt.datetime,
+    ) -> PurgeIntent:
+        """Record the intent to purge (a no-op if one is recorded); returns the stored one."""
+        stmt = insert_ignoring_duplicates(
+            self._session, RetentionPurgeRow, ("data_class", "epoch")
+        ).values(
+            data_class=data_class.value,
+            epoch=epoch,
+            counts=_json(counts),
+            deleted_root=deleted_root,
+            started=now,
+            deleted_at=None,
+            ledger_from=None,
+            ledger_index=None,
+        )
+        with translate_errors(self._session):
+            self._session.execute(stmt)
+        found = self.get(data_class, epoch)
+        assert found is not None
+        return found
+
+    def mark_deleted(
+        self,
+        data_class: DataClass,
+        epoch: Epoch,
+        *,
+        counts: Mapping[str, int],
+        deleted_root: bytes,
+        now: dt.datetime,
+    ) -> None:
+        """The rows are gone and the keys destroyed: fix what was actually deleted."""
+        self._update(
+            data_class, epoch, counts=_json(counts), deleted_root=deleted_root, deleted_at=now
+        )
+
+    def set_ledger_from(self, data_class: DataClass, epoch: Epoch, size: int) -> None:
+        self._update(data_class, epoch, ledger_from=size)
+
+    def mark_recorded(self, data_class: DataClass, epoch: Epoch, index: int) -> None:
+        self._update(data_class, epoch, ledger_index=index)
+
+    def unfinished(self) -> list[PurgeIntent]:
+        """Purges without their ledger entry yet, oldest epoch first."""
+        stmt = (
+            select(RetentionPurgeRow)
+            .where(RetentionPurgeRow.ledger_index.is_(None))
+            .order_by(RetentionPurgeRow.epoch, RetentionPurgeRow.data_class)
+            .execution_options(populate_existing=True)
+        )
+        with translate_errors(self._session):
+            return [_intent(r) for r in self._session.scalars(stmt)]
+
+    def _update(self, data_class: DataClass, epoch: Epoch, **values: object) -> None:
+        stmt = (
+            update(RetentionPurgeRow)
+            .where(RetentionPurgeRow.data_class == data_class.value)
+            .where(RetentionPurgeRow.epoch == epoch)
+            .values(**values)
+        )
+        with translate_errors(self._session):
+            self._session.execute(stmt, execution_options={"synchronize_session": False})
+
+
+def _bytes(value: object) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    return str(value).encode("utf-8")
+
+
+def _json(counts: Mapping[str, int]) -> str:
+    return json.dumps(dict(counts), sort_keys=True, separators=(",", ":"))
