@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, tuple_
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
@@ -34,11 +34,13 @@ from node.store.models import CheckpointRow, CosignatureRow, LedgerEntryRow, Led
 
 #: Tree nodes fetched per query (keeps well under every dialect's parameter limit).
 _LOOKUP_CHUNK = 500
-_NODE_AT = (
-    select(LedgerTreeNodeRow.hash)
-    .where(LedgerTreeNodeRow.log_id == bindparam("log_id"))
-    .where(LedgerTreeNodeRow.level == bindparam("level"))
-    .where(LedgerTreeNodeRow.idx == bindparam("idx"))
+# On SQLite one primary-key lookup per node (its planner scans for a row-value IN); on
+# PostgreSQL one query per chunk, the coordinates passed as two arrays.
+_SQLITE_NODE_AT = "SELECT hash FROM ledger_tree_nodes WHERE log_id = ? AND level = ? AND idx = ?"
+_PG_NODES_AT = (
+    "SELECT t.level, t.idx, t.hash FROM ledger_tree_nodes AS t"
+    " JOIN unnest(%s::smallint[], %s::bigint[]) AS c(level, idx)"
+    " ON t.level = c.level AND t.idx = c.idx WHERE t.log_id = %s"
 )
 
 
@@ -226,22 +228,27 @@ class LedgerRepository:
         found: dict[tuple[int, int], bytes] = {}
         with translate_errors(self._session):
             conn = self._session.connection()
+            # The driver's own cursor: a proof is ~20 primary-key lookups, and the ORM's
+            # per-statement overhead (tens of microseconds each) would be most of its cost.
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
             if conn.dialect.name == "sqlite":
                 for level, index in wanted:
-                    params = {"log_id": log_id, "level": level, "idx": index}
-                    digest = conn.execute(_NODE_AT, params).scalar()
-                    if digest is not None:
-                        found[(level, index)] = digest
+                    row = raw.execute(_SQLITE_NODE_AT, (log_id, level, index)).fetchone()
+                    if row is not None:
+                        found[(level, index)] = bytes(row[0])
                 return found
-            for i in range(0, len(wanted), _LOOKUP_CHUNK):
-                chunk = wanted[i : i + _LOOKUP_CHUNK]
-                stmt = (
-                    select(LedgerTreeNodeRow.level, LedgerTreeNodeRow.idx, LedgerTreeNodeRow.hash)
-                    .where(LedgerTreeNodeRow.log_id == log_id)
-                    .where(tuple_(LedgerTreeNodeRow.level, LedgerTreeNodeRow.idx).in_(chunk))
-                )
-                for level, index, digest in conn.execute(stmt):
-                    found[(level, index)] = digest
+            cursor = raw.cursor()
+            try:
+                for i in range(0, len(wanted), _LOOKUP_CHUNK):
+                    chunk = wanted[i : i + _LOOKUP_CHUNK]
+                    levels = [level for level, _ in chunk]
+                    indexes = [index for _, index in chunk]
+                    cursor.execute(_PG_NODES_AT, (levels, indexes, log_id))
+                    for level, index, digest in cursor.fetchall():
+                        found[(level, index)] = bytes(digest)
+            finally:
+                cursor.close()
         return found
 
     def tree_level(self, log_id: LogId, level: int, start: int, end: int) -> list[bytes]:
