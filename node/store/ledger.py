@@ -19,11 +19,12 @@ The ledger engine (``node.ledger``) follows sequence -> integrate -> publish:
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Connection, Table, func, insert, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
@@ -121,10 +122,13 @@ def _bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
     types expect; the append-only triggers fire for COPY as for INSERT.
     """
     conn = session.connection()
-    if conn.dialect.name != "postgresql":
+    columns = list(rows[0])
+    if conn.dialect.name == "sqlite":
+        _sqlite_executemany(conn, table, columns, rows)
+        return
+    if conn.dialect.name != "postgresql":  # pragma: no cover - the two supported dialects
         session.execute(insert(table), rows)
         return
-    columns = list(rows[0])
     driver = conn.connection.driver_connection
     assert driver is not None
     statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
@@ -137,6 +141,36 @@ def _bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
             raise
         # Hand the driver error to translate_errors like any other statement's.
         raise sa_exc.DBAPIError(statement, None, e) from e
+
+
+def _sqlite_executemany(
+    conn: Connection, table: Table, columns: list[str], rows: list[dict[str, Any]]
+) -> None:
+    """One ``executemany`` on the driver, in the caller's transaction.
+
+    The ORM's executemany processes every value of every row in Python; a ledger batch is
+    a thousand rows of bytes, ints and one timestamp, so the driver takes them as they are
+    (timestamps in the text form SQLAlchemy's SQLite dialect writes and reads: naive UTC,
+    ``YYYY-MM-DD HH:MM:SS.ffffff``).
+    """
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to the store: use an aware UTC time")
+            return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        return value
+
+    # Table and column names come from our own models, never from input.
+    names, marks = ", ".join(columns), ", ".join("?" for _ in columns)
+    statement = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    try:
+        raw.executemany(statement, [tuple(plain(row[c]) for c in columns) for row in rows])
+    except sqlite3.Error as e:
+        # As SQLAlchemy would raise it (IntegrityError for a clash...), for translate_errors.
+        raise sa_exc.DBAPIError.instance(statement, None, e, sqlite3.Error) from e
 
 
 class LedgerRepository:
