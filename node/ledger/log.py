@@ -22,7 +22,7 @@ import contextlib
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
@@ -58,6 +58,20 @@ class TreeHead:
 
     size: int
     root: bytes
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """A batch with its rows and new tree nodes computed, and (once started) its commit."""
+
+    batch: list[tuple[bytes, asyncio.Future[int]]]
+    tree: CompactTree
+    rows: list[LedgerEntry]
+    nodes: list[TreeNode]
+    commit: asyncio.Future[None] | None = None
+
+    def start(self, commit: Awaitable[None]) -> None:
+        self.commit = asyncio.ensure_future(commit)
 
 
 class LedgerLog:
@@ -135,10 +149,7 @@ class LedgerLog:
                 # Group commit: give concurrent appenders a moment to join the batch.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._full(), self._max_delay_s)
-            while self._pending:
-                batch = self._pending[: self._batch_size]
-                del self._pending[: self._batch_size]
-                await self._flush(batch)
+            await self._drain()
             if self._closed:
                 return
 
@@ -147,8 +158,33 @@ class LedgerLog:
             self._wake.clear()
             await self._wake.wait()
 
-    async def _flush(self, batch: list[tuple[bytes, asyncio.Future[int]]]) -> None:
-        tree = self._tree.copy()
+    async def _drain(self) -> None:
+        """Commit every pending batch, in order, one transaction each.
+
+        Pipelined: the next batch's leaves and tree nodes are computed while the previous
+        batch commits in a worker thread, but a batch is only *written* once the one
+        before it is durable, and only acknowledged once it is durable itself. If a commit
+        fails, its entries fail, and a batch prepared on top of it is prepared again on
+        what is really committed.
+        """
+        inflight: _Prepared | None = None
+        while self._pending or inflight is not None:
+            upcoming: _Prepared | None = None
+            if self._pending:
+                batch = self._pending[: self._batch_size]
+                del self._pending[: self._batch_size]
+                upcoming = self._prepare(inflight.tree if inflight else self._tree, batch)
+            if inflight is not None and not await self._finish(inflight) and upcoming:
+                self._pending[:0] = upcoming.batch
+                upcoming = None
+            if upcoming is not None:
+                upcoming.start(asyncio.to_thread(self._commit, upcoming.rows, upcoming.nodes))
+            inflight = upcoming
+
+    def _prepare(
+        self, base: CompactTree, batch: list[tuple[bytes, asyncio.Future[int]]]
+    ) -> _Prepared:
+        tree = base.copy()
         now = self._clock()
         rows: list[LedgerEntry] = []
         nodes: list[TreeNode] = []
@@ -156,18 +192,26 @@ class LedgerLog:
             h = leaf_hash(entry)
             rows.append(LedgerEntry(self.log_id, tree.size, entry, h, now))
             nodes.extend(TreeNode(level, index, digest) for level, index, digest in tree.append(h))
+        return _Prepared(batch, tree, rows, nodes)
+
+    async def _finish(self, prepared: _Prepared) -> bool:
+        """Wait for a batch's commit; acknowledge it, or fail its entries."""
+        assert prepared.commit is not None
         try:
-            await asyncio.to_thread(self._commit, rows, nodes)
+            await prepared.commit
         except Exception as e:
-            log.error("ledger %s: batch of %d not committed: %s", self.log_id, len(batch), e)
-            for _, fut in batch:
+            log.error(
+                "ledger %s: batch of %d not committed: %s", self.log_id, len(prepared.batch), e
+            )
+            for _, fut in prepared.batch:
                 if not fut.done():
                     fut.set_exception(e)
-            return
-        self._tree = tree
-        for row, (_, fut) in zip(rows, batch, strict=True):
+            return False
+        self._tree = prepared.tree
+        for row, (_, fut) in zip(prepared.rows, prepared.batch, strict=True):
             if not fut.done():
                 fut.set_result(row.index)
+        return True
 
     def _commit(self, rows: list[LedgerEntry], nodes: list[TreeNode]) -> None:
         with session_scope(self._sessions) as s:
