@@ -6,7 +6,7 @@ In order, stopping at the first violation (:class:`VerificationError` names it):
    witnesses (cosignature/v1); a bad signature from a known key is a violation;
 2. every entry bundle up to the checkpoint's size is present and well formed;
 3. every entry decodes, is in canonical form (re-encoding gives the same bytes, checked
-   by :func:`crypto.entries.decode_entry`), has a
+   by :func:`crypto.entries.check_entry`), has a
    known type and schema, and entry times never go backwards;
 4. the Merkle root recomputed from all entries equals the checkpoint's root, and every
    hash tile equals the recomputed subtree hashes;
@@ -32,7 +32,7 @@ from audit.errors import LogSourceError, VerificationError
 from audit.policy import VerifyPolicy
 from audit.source import LogSource
 from crypto.checkpoint import CheckpointError, parse_checkpoint
-from crypto.entries import EntryError, decode_entry
+from crypto.entries import EntryError, check_entry
 from crypto.merkle import EMPTY_ROOT, root_of
 from crypto.note import NoteError, open_note
 from crypto.tiles import (
@@ -257,15 +257,15 @@ def check_bundle(data: bytes, width: int, base: int) -> CheckedBundle:
     first = last = -1
     for offset, raw in enumerate(entries):
         try:
-            entry = decode_entry(raw)
+            kind, time_ms = check_entry(raw)
         except EntryError as e:
             return f"entry {base + offset}: {e}"
-        if entry.time_ms < last:
+        if time_ms < last:
             return f"entry {base + offset}: time goes backwards"
         if first < 0:
-            first = entry.time_ms
-        last = entry.time_ms
-        types[entry.type] = types.get(entry.type, 0) + 1
+            first = time_ms
+        last = time_ms
+        types[kind] = types.get(kind, 0) + 1
         leaves.append(_sha256(b"\x00" + raw).digest())
     block_root = root_of(leaves) if width == TILE_WIDTH else None
     return leaves, block_root, types, first, last

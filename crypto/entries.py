@@ -266,6 +266,32 @@ def decode_entry(data: bytes) -> Entry:
     return Entry(type=type_, time_ms=doc["time_ms"], node=doc["node"], fields=fields)
 
 
+_TIME_MS = re.compile(rb'"time_ms":(0|[1-9][0-9]{0,14})')
+
+
+def check_entry(data: bytes) -> tuple[str, int]:
+    """Validate canonical entry bytes as :func:`decode_entry` does; return only the type
+    and time (what an auditor replaying a whole log needs), without building the fields.
+
+    For fixed-shape types the one regular expression proves schema and canonical form,
+    and no string value can hold a quote, so the type and time are read off the bytes.
+    Raises :class:`EntryError`.
+    """
+    if len(data) > MAX_ENTRY_BYTES:
+        raise EntryError(f"entry larger than {MAX_ENTRY_BYTES} bytes")
+    if not data.startswith(ENTRY_PREFIX):
+        raise EntryError("not an accord/ledger-entry/v1 entry")
+    body = data[len(ENTRY_PREFIX) :]
+    found = _TYPE_FIELD.search(body)
+    fast = _FAST.get(found.group(0)) if found else None
+    if found is not None and fast is not None and fast.fullmatch(body):
+        time = _TIME_MS.search(body)
+        assert time is not None  # the pattern requires it
+        return found.group(0)[8:-1].decode("ascii"), int(time.group(1))
+    entry = decode_entry(data)
+    return entry.type, entry.time_ms
+
+
 def q_commit(salt: bytes, canonical_query: bytes) -> str:
     """The commitment both sides log for a query, lower-case hex."""
     if len(salt) != 32:

@@ -170,3 +170,23 @@ def test_fast_path_types_match_the_general_path_and_refuse_what_it_refuses() -> 
     if reordered != body:
         with pytest.raises(EntryError):
             decode_entry(ENTRY_PREFIX + reordered)
+
+
+@pytest.mark.parametrize("type_", ["query.sent", "admin.action", "retention.deleted"])
+def test_check_entry_agrees_with_decode_entry(type_: str) -> None:
+    from crypto.entries import check_entry
+
+    data = sample(type_).encode()
+    decoded = decode_entry(data)
+    assert check_entry(data) == (decoded.type, decoded.time_ms)
+    body = data[len(ENTRY_PREFIX) :]
+    for bad in (
+        body.replace(b'":', b'": ', 1),
+        body.replace(b'"time_ms":1700000000000', b'"time_ms":01700000000000'),
+        body[:-1] + b',"plate":"7ABC123"}',
+        body.replace(b'"v":1', b'"v":2'),
+    ):
+        with pytest.raises(EntryError):
+            decode_entry(ENTRY_PREFIX + bad)
+        with pytest.raises(EntryError):
+            check_entry(ENTRY_PREFIX + bad)
