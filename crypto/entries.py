@@ -239,8 +239,9 @@ _FAST: Final[dict[bytes, re.Pattern[bytes]]] = {
 _TYPE_FIELD = re.compile(rb'"type":"[a-z.]{1,32}"')
 
 
-def decode_entry(data: bytes) -> Entry:
-    """Parse and validate canonical entry bytes; raises :class:`EntryError`."""
+def _fast_body(data: bytes) -> tuple[bytes, bytes | None]:
+    """The entry's JSON body, and its type field if the fixed-shape pattern of that type
+    proves schema and canonical form at once (``None``: take the general path)."""
     if len(data) > MAX_ENTRY_BYTES:
         raise EntryError(f"entry larger than {MAX_ENTRY_BYTES} bytes")
     if not data.startswith(ENTRY_PREFIX):
@@ -248,7 +249,15 @@ def decode_entry(data: bytes) -> Entry:
     body = data[len(ENTRY_PREFIX) :]
     found = _TYPE_FIELD.search(body)
     fast = _FAST.get(found.group(0)) if found else None
-    if fast is not None and fast.fullmatch(body):
+    if found is not None and fast is not None and fast.fullmatch(body):
+        return body, found.group(0)
+    return body, None
+
+
+def decode_entry(data: bytes) -> Entry:
+    """Parse and validate canonical entry bytes; raises :class:`EntryError`."""
+    body, fast_type = _fast_body(data)
+    if fast_type is not None:
         doc = json.loads(body)
         t = doc.pop("type")
         time_ms = doc.pop("time_ms")
@@ -277,17 +286,11 @@ def check_entry(data: bytes) -> tuple[str, int]:
     and no string value can hold a quote, so the type and time are read off the bytes.
     Raises :class:`EntryError`.
     """
-    if len(data) > MAX_ENTRY_BYTES:
-        raise EntryError(f"entry larger than {MAX_ENTRY_BYTES} bytes")
-    if not data.startswith(ENTRY_PREFIX):
-        raise EntryError("not an accord/ledger-entry/v1 entry")
-    body = data[len(ENTRY_PREFIX) :]
-    found = _TYPE_FIELD.search(body)
-    fast = _FAST.get(found.group(0)) if found else None
-    if found is not None and fast is not None and fast.fullmatch(body):
+    body, fast_type = _fast_body(data)
+    if fast_type is not None:
         time = _TIME_MS.search(body)
         assert time is not None  # the pattern requires it
-        return found.group(0)[8:-1].decode("ascii"), int(time.group(1))
+        return fast_type[8:-1].decode("ascii"), int(time.group(1))
     entry = decode_entry(data)
     return entry.type, entry.time_ms
 
