@@ -21,6 +21,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from accord.commands.options import HomeOption
+
 app = typer.Typer(
     help="Agreements with peers: propose, list, show, accept, reject, revoke.",
     no_args_is_help=True,
@@ -29,10 +31,6 @@ _out = Console(highlight=False)
 
 T = TypeVar("T")
 
-HomeOption = Annotated[
-    Path,
-    typer.Option("--dir", "-d", help="The node home directory.", envvar="ACCORD_HOME"),
-]
 AdminOption = Annotated[
     str, typer.Option(help="Who is acting (recorded on the ledger as a keyed pseudonym only).")
 ]

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from accord.commands.node import HomeOption
+from accord.commands.options import HomeOption
 from node.hotlists.formats import HotlistFormat
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from accord.commands.node import HomeOption
+from accord.commands.options import HomeOption
 
 app = typer.Typer(help="This node's signed, append-only ledger.", no_args_is_help=True)
 _out = Console(highlight=False)

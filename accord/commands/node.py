@@ -13,6 +13,7 @@ from rich.table import Table
 
 from accord.commands import reads as reads_commands
 from accord.commands import retention
+from accord.commands.options import HomeOption
 from node.config import AgencyKind
 
 app = typer.Typer(help="Create, run and inspect this agency's node.", no_args_is_help=True)
@@ -25,11 +26,6 @@ app.command(name="import")(reads_commands.import_)
 app.command(name="reads")(reads_commands.reads)
 
 _out = Console(highlight=False)
-
-HomeOption = Annotated[
-    Path,
-    typer.Option("--dir", "-d", help="The node home directory.", envvar="ACCORD_HOME"),
-]
 
 
 @app.command()

@@ -17,14 +17,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from accord.commands.options import HomeOption
+
 app = typer.Typer(help="Ask peers about plates, under agreements.", no_args_is_help=True)
 _out = Console(highlight=False)
 _err = Console(stderr=True, highlight=False)
 
-HomeOption = Annotated[
-    Path,
-    typer.Option("--dir", "-d", help="The node home directory.", envvar="ACCORD_HOME"),
-]
 MAX_FILE_BYTES = 1 << 20
 
 

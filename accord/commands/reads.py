@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from accord.commands.options import HomeOption
 from node.ingest.formats import ImportFormat
 
 if TYPE_CHECKING:
@@ -23,10 +24,6 @@ cameras_app = typer.Typer(help="The cameras this node's reads come from.", no_ar
 _out = Console(highlight=False)
 _err = Console(stderr=True, highlight=False)
 
-HomeOption = Annotated[
-    Path,
-    typer.Option("--dir", "-d", help="The node home directory.", envvar="ACCORD_HOME"),
-]
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}

@@ -8,13 +8,13 @@ purge, so a change takes effect within the hour without a restart.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from accord.commands.options import HomeOption
 from node.errors import NodeError
 from node.retention.settings import load_settings, save_settings
 from node.store.epochs import DataClass
@@ -27,10 +27,6 @@ _out = Console(highlight=False)
 _err = Console(stderr=True, highlight=False)
 
 # Spelt out here rather than imported from accord.commands.node, which mounts this module.
-HomeOption = Annotated[
-    Path,
-    typer.Option("--dir", "-d", help="The node home directory.", envvar="ACCORD_HOME"),
-]
 
 
 def _age(age: dt.timedelta) -> str:

@@ -49,6 +49,12 @@ def stored_reads(home: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
 
+def ingest(home: Path, clip: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """``accord node ingest`` of ``clip`` for the pier camera, sampled at 4 frames/s."""
+    args = ("node", "ingest", "--dir", str(home), str(clip), "--camera", "cam-pier-01")
+    return accord(*args, "--sample-fps", "4", *extra, timeout=300)
+
+
 def count_rows(home: Path) -> int:
     with sqlite3.connect(home / "accord.db") as db:
         return int(db.execute("SELECT count(*) FROM reads").fetchone()[0])
@@ -67,18 +73,7 @@ def test_a_pass_is_read_and_voted_once_with_its_crop(
 ) -> None:
     clip, plate = one_pass
     add_camera(home)
-    result = accord(
-        "node",
-        "ingest",
-        "--dir",
-        str(home),
-        str(clip),
-        "--camera",
-        "cam-pier-01",
-        "--sample-fps",
-        "4",
-        timeout=300,
-    )
+    result = ingest(home, clip)
     assert result.returncode == 0, result.stderr
     assert "vehicle passes                 │ 1" in result.stdout
     assert "CPUExecutionProvider" in result.stdout or "CUDAExecutionProvider" in result.stdout
@@ -92,21 +87,7 @@ def test_a_pass_is_read_and_voted_once_with_its_crop(
     # Done once: running it again reads nothing; --restart reads all and stores nothing new.
     again = accord("node", "ingest", "--dir", str(home), str(clip), "--camera", "cam-pier-01")
     assert again.returncode == 0 and "ingested already" in again.stdout
-    restart = accord(
-        "node",
-        "ingest",
-        "--dir",
-        str(home),
-        str(clip),
-        "--camera",
-        "cam-pier-01",
-        "--sample-fps",
-        "4",
-        "--restart",
-        "--workers",
-        "2",
-        timeout=300,
-    )
+    restart = ingest(home, clip, "--restart", "--workers", "2")
     assert restart.returncode == 0, restart.stderr
     assert "already stored                 │ 1" in restart.stdout
     assert len(stored_reads(home)) == 1
@@ -142,18 +123,7 @@ def test_a_killed_ingest_resumes_without_losing_or_repeating_a_pass(
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     assert count_rows(home) == 1, "the first pass should be stored before the kill"
-    resumed = accord(
-        "node",
-        "ingest",
-        "--dir",
-        str(home),
-        str(clip),
-        "--camera",
-        "cam-pier-01",
-        "--sample-fps",
-        "4",
-        timeout=300,
-    )
+    resumed = ingest(home, clip)
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming at frame" in resumed.stderr
     assert sorted(r["plate"] for r in stored_reads(home)) == sorted([plate_a, plate_b])
