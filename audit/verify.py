@@ -60,6 +60,11 @@ class AuditReport:
     cosigners: list[str] = field(default_factory=list)
     checkpoints_checked: int = 0
     entries_by_type: dict[str, int] = field(default_factory=dict)
+    #: Latest verified cosignature time (Unix seconds) of each cosigner of the checkpoint.
+    cosigned_at: dict[str, int] = field(default_factory=dict)
+    #: The raw bytes of every entry, in log order: filled only with ``keep_entries=True``,
+    #: and only ever handed back once the whole log has verified.
+    entries: list[bytes] = field(default_factory=list)
 
 
 class _Levels:
@@ -122,11 +127,14 @@ def verify_log(
     *,
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = None,
+    keep_entries: bool = False,
 ) -> AuditReport:
     """Verify the log at ``source`` against ``policy``; raises on the first violation.
 
     Entry bundles are decoded and checked in ``workers`` processes (default: one per
-    core) while this process rebuilds the tree; small logs are checked inline.
+    core) while this process rebuilds the tree; small logs are checked inline. With
+    ``keep_entries`` the report also holds the verified entry bytes (the very bytes that
+    were hashed, not a second read), for callers that compute figures from them.
     """
     report = AuditReport()
     note = _read(source, "checkpoint")
@@ -137,6 +145,8 @@ def verify_log(
     if policy.log not in opened.verified_by:
         raise VerificationError("checkpoint: not signed by the log key")
     cosigners = sorted({name for name, _ in opened.cosigned_at})
+    for name, at in opened.cosigned_at:
+        report.cosigned_at[name] = max(at, report.cosigned_at.get(name, at))
     if len(cosigners) < policy.quorum:
         raise VerificationError(
             f"checkpoint: {len(cosigners)} witness cosignature(s), the policy needs {policy.quorum}"
@@ -173,9 +183,11 @@ def verify_log(
 
     levels = _Levels()
     last_time = -1
-    for bundle, checked in _checked_bundles(source, checkpoint.size, workers):
+    for bundle, data, checked in _checked_bundles(source, checkpoint.size, workers):
         if isinstance(checked, str):
             raise VerificationError(checked)
+        if keep_entries:
+            report.entries.extend(decode_bundle(data, bundle.width))
         leaves, block_root, types, first_time, bundle_last = checked
         if first_time < last_time:
             raise VerificationError(f"entry {bundle.index * TILE_WIDTH}: time goes backwards")
@@ -273,7 +285,7 @@ def check_bundle(data: bytes, width: int, base: int) -> CheckedBundle:
 
 def _checked_bundles(
     source: LogSource, size: int, workers: int | None
-) -> Iterator[tuple[Tile, CheckedBundle]]:
+) -> Iterator[tuple[Tile, bytes, CheckedBundle]]:
     bundles = list(bundles_for(size))
 
     def jobs() -> Iterator[tuple[bytes, int, int]]:
@@ -282,18 +294,18 @@ def _checked_bundles(
 
     if size < PARALLEL_THRESHOLD or (workers or os.cpu_count() or 1) < 2:
         for b, job in zip(bundles, jobs(), strict=True):
-            yield b, check_bundle(*job)
+            yield b, job[0], check_bundle(*job)
         return
     ctx = multiprocessing.get_context("spawn" if sys.platform == "darwin" else "forkserver")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        pending: deque[tuple[Tile, Future[CheckedBundle]]] = deque()
+        pending: deque[tuple[Tile, bytes, Future[CheckedBundle]]] = deque()
         it = zip(bundles, jobs(), strict=True)
         window = 4 * (workers or os.cpu_count() or 2)
         for b, job in it:
-            pending.append((b, pool.submit(check_bundle, *job)))
+            pending.append((b, job[0], pool.submit(check_bundle, *job)))
             if len(pending) >= window:
-                tile, fut = pending.popleft()
-                yield tile, fut.result()
+                tile, data, fut = pending.popleft()
+                yield tile, data, fut.result()
         while pending:
-            tile, fut = pending.popleft()
-            yield tile, fut.result()
+            tile, data, fut = pending.popleft()
+            yield tile, data, fut.result()
