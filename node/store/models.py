@@ -586,3 +586,89 @@ class RetentionPurgeRow(Base):
     #: it if the purge stopped before learning its index.
     ledger_from: Mapped[Index64 | None]
     ledger_index: Mapped[Index64 | None]
+
+
+# -- case holds ----------------------------------------------------------------------------
+
+HOLD_SELECTORS = ("plate", "reads", "camera")
+
+
+class CaseHoldRow(Base):
+    """A case hold: reads kept past their class's age for a case, until ``expires``.
+
+    ``id`` is also the epoch of the hold's own data key (class ``held_reads``): the held
+    copies in ``held_reads`` are sealed under it, so releasing one hold destroys exactly
+    its copies' key (see :mod:`node.store.holds`). A plate selector is kept as its local
+    lookup tag, never as the plate.
+    """
+
+    __tablename__ = "case_holds"
+    __table_args__ = (
+        _one_of("selector", HOLD_SELECTORS),
+        _len32("case_salt"),
+        CheckConstraint("length(case_number) > 0", name="case_number_given"),
+        CheckConstraint("length(approver) > 0", name="approver_given"),
+        CheckConstraint("expires > created", name="expires_after_created"),
+        CheckConstraint(
+            "plate_lookup IS NULL OR length(plate_lookup) = 32", name="plate_lookup_32_bytes"
+        ),
+        Index(None, "expires"),
+    )
+
+    id: Mapped[IntPk]
+    case_number: Mapped[str] = mapped_column(String(64))
+    #: Salt of the case commitment the ledger records (the case number never goes there).
+    case_salt: Mapped[Bytes32]
+    approver: Mapped[Name]
+    reason: Mapped[str] = mapped_column(Text)
+    selector: Mapped[Code]
+    plate_lookup: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    camera_id: Mapped[Ident | None]
+    from_time: Mapped[Timestamp | None]
+    to_time: Mapped[Timestamp | None]
+    expires: Mapped[Timestamp]
+    created: Mapped[Timestamp]
+    released_at: Mapped[Timestamp | None]
+
+
+class HeldReadRow(Base):
+    """A copy of one read, re-sealed under its hold's key: it outlives the read's epoch."""
+
+    __tablename__ = "held_reads"
+    __table_args__ = (
+        _epoch_fk(),
+        _len32("plate_lookup"),
+        CheckConstraint("epoch = hold_id", name="epoch_is_hold"),
+        CheckConstraint("data_class = 'held_reads'", name="held_class"),
+        CheckConstraint("confidence >= 0 AND confidence <= 1", name="confidence_range"),
+        Index(None, "data_class", "epoch"),
+    )
+
+    hold_id: Mapped[int] = mapped_column(
+        ForeignKey("case_holds.id", ondelete="CASCADE"), primary_key=True
+    )
+    dedup_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    data_class: Mapped[Code]
+    epoch: Mapped[int]
+    #: The UTC day the read was made (its original epoch).
+    read_epoch: Mapped[int]
+    camera_id: Mapped[Ident]
+    time: Mapped[Timestamp]
+    plate_ciphertext: Mapped[bytes]
+    plate_lookup: Mapped[Bytes32]
+    confidence: Mapped[float]
+    candidates_ciphertext: Mapped[bytes | None]
+    crop_ciphertext: Mapped[bytes | None]
+    source: Mapped[Code]
+
+
+class RetentionDeclarationRow(Base):
+    """The retention settings this node last declared on its ledger (``admin.action``
+    ``retention.set``): a change is logged once, when the node applies it."""
+
+    __tablename__ = "retention_declarations"
+
+    id: Mapped[IntPk]
+    detail: Mapped[str] = mapped_column(Text)
+    declared: Mapped[Timestamp]
+    ledger_index: Mapped[Index64]
