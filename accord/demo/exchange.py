@@ -12,8 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from accord.demo.cities import FEDERAL
-from accord.demo.reads import OF_INTEREST, STOLEN, cameras, sighting, synthetic_reads
+from accord.demo.reads import OF_INTEREST, STOLEN, cameras, synthetic_reads
 from accord.demo.steps import StepLog
+from accord.demo.video import ingest_clip, render_clip
 from node.app import NodeApp, add_peer_from_files, own_card_paths, set_peer_active
 from node.exchange.agreement_terms import AgreementTerms
 from node.exchange.alerts import Alert
@@ -135,20 +136,28 @@ def import_hotlist(smpd: NodeApp, base: Path, now: dt.datetime) -> str:
 
 
 async def alert_on_stolen_car(
-    smpd: NodeApp, ccpd: NodeApp, console: Console, learned: Learned
+    smpd: NodeApp, ccpd: NodeApp, base: Path, console: Console, learned: Learned
 ) -> str:
     """Santa Monica's hotlist holds a stolen car; it is raised for the sightings already
-    in Culver City's and Los Angeles's indexes and again, live, when it passes a Culver
-    City camera now."""
+    in Culver City's and Los Angeles's indexes and again, live, when the car passes a
+    Culver City camera now: that camera's footage is read by Culver City's ALPR."""
     smpd.alerts.poll_s = 0.5
     seen: list[Alert] = []
     loop = asyncio.get_running_loop()
     with smpd.alerts.subscription() as queue:
+        clip = base / f"{CCPD}-camera-1.mp4"
+        length = await asyncio.to_thread(render_clip, clip, [STOLEN])
         live_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        with session_scope(ccpd.sessions) as s:
-            SealedReads(s, ccpd.keys.lookup).store(
-                [sighting(CCPD, STOLEN, live_at, "story-live")], now=live_at
-            )
+        camera = cameras(CCPD, live_at)[0]
+        outcome = await asyncio.to_thread(
+            ingest_clip, ccpd.config.home, clip, camera.id, started=live_at
+        )
+        console.print(
+            f"    {CCPD}'s ALPR read {clip.name} ({length:.1f} s of footage from "
+            f"{camera.name}): {outcome.stats.stored} read(s) stored, sealed"
+        )
+        if outcome.stats.stored == 0:
+            raise RuntimeError(f"{CCPD}'s ALPR read no plate in {clip.name}")
         deadline = loop.time() + ALERT_WAIT_S
         live = False
         while not live and loop.time() < deadline:
@@ -301,7 +310,7 @@ async def run_exchange(
         await log.run(f"{name} indexes its reads for its agreements", index)
 
     async def alert() -> str:
-        return await alert_on_stolen_car(smpd, ccpd, console, learned)
+        return await alert_on_stolen_car(smpd, ccpd, base, console, learned)
 
     async def query() -> str:
         return await ad_hoc_query(smpd, console, learned)

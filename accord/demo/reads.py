@@ -98,9 +98,3 @@ def _read(
         source="demo",
         external_id=record,
     )
-
-
-def sighting(node: str, plate: str, at: dt.datetime, record: str) -> ObservedRead:
-    """One read of ``plate`` by a camera of ``node`` at ``at`` (the demo's live pass)."""
-    rng = random.Random(SEED)  # noqa: S311 - reproducible traffic, not a secret
-    return _read(rng, cameras(node, at), plate, at, record)

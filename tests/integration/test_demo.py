@@ -85,3 +85,17 @@ def test_audit_verify_bad_policy_is_one_clear_line(tmp_path: Path) -> None:
     result = accord("audit", "verify", "--policy", str(policy), "--log", str(tmp_path))
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_demo_reads_the_stolen_car_off_camera_footage(demo_dir: Path) -> None:
+    import json
+
+    listed = accord(
+        "node", "reads", "--dir", str(demo_dir / "culver-city-pd"), "--since", "15m", "--json"
+    )
+    assert listed.returncode == 0, listed.stderr
+    reads = [json.loads(line) for line in listed.stdout.splitlines() if line.strip()]
+    from_video = [r for r in reads if r["source"] == "video"]
+    assert [(r["plate"], r["camera"], r["crop"]) for r in from_video] == [
+        ("7QRS482", "culver-city-pd-cam-1", True)
+    ]
