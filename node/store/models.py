@@ -629,6 +629,9 @@ class CaseHoldRow(Base):
     expires: Mapped[Timestamp]
     created: Mapped[Timestamp]
     released_at: Mapped[Timestamp | None]
+    #: The ``admin.action`` ``hold.add`` entry; a hold without one never took effect (the
+    #: node stopped before logging it) and is purged like a released one.
+    ledger_index: Mapped[Index64 | None]
 
 
 class HeldReadRow(Base):

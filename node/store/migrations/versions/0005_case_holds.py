@@ -42,6 +42,7 @@ def upgrade() -> None:
         _time("expires"),
         _time("created"),
         _time("released_at", nullable=True),
+        sa.Column("ledger_index", sa.BigInteger(), nullable=True),
         sa.CheckConstraint(
             "selector IN ('plate', 'reads', 'camera')", name="ck_case_holds_selector_known"
         ),
