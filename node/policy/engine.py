@@ -26,6 +26,7 @@ import datetime as dt
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
 
+from accord.legal.cedar_inputs import agency_attributes, agreement_attributes, sign_context
 from crypto.canonical_json import JsonValue
 from node.policy._fields import require_aware
 from node.policy.agreement import Agreement, Party, QueryKind, Role
@@ -98,30 +99,12 @@ class Decision:
 
 
 def _agency(party: Party) -> dict[str, JsonValue]:
-    return {
-        "node_id": party.node_id,
-        "ori": party.ori,
-        "jurisdiction": str(party.jurisdiction),
-        "country": party.jurisdiction.country,
-        "kind": party.kind.value,
-    }
+    # Built in accord.legal, so the auditor asks Cedar exactly what the node asks.
+    return agency_attributes(party.to_json())
 
 
 def _agreement(agreement: Agreement) -> dict[str, JsonValue]:
-    return {
-        "id": agreement.id,
-        "version": agreement.version,
-        "query_kinds": sorted(k.value for k in agreement.query_kinds),
-        "purposes": sorted(agreement.purposes),
-        "alert_categories": sorted(agreement.alert_categories),
-        "window_days": agreement.window_days,
-        "label_detail": agreement.label_detail.value,
-        "retention_days": agreement.retention_days,
-        "case_number_required": agreement.case_number.required,
-        "onward_sharing_banned": agreement.onward_sharing_banned,
-        "plates_per_day": agreement.rate_limit.plates_per_day,
-        "max_batch": agreement.rate_limit.max_batch,
-    }
+    return agreement_attributes(agreement.to_json())
 
 
 class _Failures:
@@ -212,15 +195,13 @@ class PolicyEngine:
         if expired:
             failures.add("agreement.expired", f"agreement {agreement.id} has expired")
         recipient = agreement.requester
-        context: dict[str, JsonValue] = {
-            "local_is_party": role is not None,
-            "local_shares": role is Role.RESPONDER,
-            "declaration_on_file": recipient.ori in declarations,
-            "recipient_ori": recipient.ori,
-            "expired": expired,
-            "purposes": sorted(agreement.purposes),
-            "categories": sorted(agreement.alert_categories),
-        }
+        context = sign_context(
+            agreement.to_json(),
+            local_is_party=role is not None,
+            local_shares=role is Role.RESPONDER,
+            declaration_on_file=recipient.ori in declarations,
+            expired=expired,
+        )
         return self._decide(SIGN_AGREEMENT, agreement, recipient, context, failures)
 
     def require_agreement(

@@ -1,2 +1,4 @@
-"""Packaged Cedar policies and schema of the legal profiles (data only; see
-:mod:`node.policy.profile`)."""
+"""The legal profiles' Cedar files, under the names the node has always read them by.
+
+The files live in :mod:`accord.legal.profiles` (shared with the auditor); the entries here
+are links to them, so there is one copy of each policy."""
