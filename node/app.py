@@ -45,6 +45,7 @@ from node.ledger.witness import Witness
 from node.peer_card import read_peer_card
 from node.policy import PolicyEngine
 from node.policy.profile import LegalProfile
+from node.retention.holds import HoldDesk
 from node.retention.purge import Purger, purge_hourly
 from node.retention.settings import load_settings
 from node.rpc.agreement_client import GrpcAgreementTransport
@@ -124,6 +125,8 @@ class NodeApp:
     #: Deletes expired epochs (set by :meth:`open`); runs at start and every hour.
     retention: Purger = field(init=False)
     retention_interval_s: float = 3600.0
+    #: Case holds (set by :meth:`open`); added and released under the purge's lock.
+    holds: HoldDesk = field(init=False)
 
     @classmethod
     def open(cls, home: Path, *, listen: str | None = None) -> NodeApp:
@@ -184,6 +187,13 @@ class NodeApp:
             recorder=recorder,
             settings=lambda: load_settings(home),
         )
+        app.holds = HoldDesk(
+            sessions,
+            recorder=recorder,
+            lookup_key=keys.lookup,
+            settings=lambda: load_settings(home),
+            lock=app.retention.lock,
+        )
         return app
 
     def _open_exchange(self) -> None:
@@ -229,7 +239,10 @@ class NodeApp:
         self.services.append(
             node_admin_service(
                 NodeAdminServicer(
-                    agreements=self.agreements, queries=self.queries, alerts=self.alerts
+                    agreements=self.agreements,
+                    queries=self.queries,
+                    alerts=self.alerts,
+                    retention_side=self,  # its retention and holds, read at call time
                 )
             )
         )

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from accord.commands import reads as reads_commands
 from accord.commands import retention
+from accord.commands.holds import app as holds_app
 from accord.commands.options import HomeOption
 from node.config import AgencyKind
 
@@ -20,6 +21,7 @@ app = typer.Typer(help="Create, run and inspect this agency's node.", no_args_is
 peers_app = typer.Typer(help="Peers this node accepts calls from and calls.", no_args_is_help=True)
 app.add_typer(peers_app, name="peers")
 app.add_typer(retention.app, name="retention")
+app.add_typer(holds_app, name="hold")
 app.add_typer(reads_commands.cameras_app, name="cameras")
 app.command(name="ingest")(reads_commands.ingest)
 app.command(name="import")(reads_commands.import_)

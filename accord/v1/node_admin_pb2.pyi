@@ -481,3 +481,274 @@ class Alert(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Alert: _TypeAlias = Alert  # noqa: Y015
+
+@_typing.final
+class PurgeRetentionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PurgeRetentionRequest: _TypeAlias = PurgeRetentionRequest  # noqa: Y015
+
+@_typing.final
+class PurgedEpoch(_message.Message):
+    """One (data class, epoch) purged and logged."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class CountsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    DATA_CLASS_FIELD_NUMBER: _builtins.int
+    EPOCH_FIELD_NUMBER: _builtins.int
+    COUNTS_FIELD_NUMBER: _builtins.int
+    DELETED_ROOT_FIELD_NUMBER: _builtins.int
+    LEDGER_INDEX_FIELD_NUMBER: _builtins.int
+    data_class: _builtins.str
+    """"reads", "held_reads", "crops", "hotlists", "query_records", "received_hits"."""
+    epoch: _builtins.int
+    """A UTC day number; for "held_reads" the hold's number."""
+    deleted_root: _builtins.bytes
+    """RFC 9162 root over what was deleted, as retention.deleted records it."""
+    ledger_index: _builtins.int
+    """This node's ledger index of the retention.deleted entry."""
+    @_builtins.property
+    def counts(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """Records deleted and keys destroyed, by kind ("reads", "oprf_keys", "data_keys"...)."""
+
+    def __init__(
+        self,
+        *,
+        data_class: _builtins.str = ...,
+        epoch: _builtins.int = ...,
+        counts: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        deleted_root: _builtins.bytes = ...,
+        ledger_index: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counts", b"counts", "data_class", b"data_class", "deleted_root", b"deleted_root", "epoch", b"epoch", "ledger_index", b"ledger_index"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PurgedEpoch: _TypeAlias = PurgedEpoch  # noqa: Y015
+
+@_typing.final
+class PurgeRetentionResult(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PURGED_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def purged(self) -> _containers.RepeatedCompositeFieldContainer[Global___PurgedEpoch]: ...
+    def __init__(
+        self,
+        *,
+        purged: _abc.Iterable[Global___PurgedEpoch] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["purged", b"purged"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PurgeRetentionResult: _TypeAlias = PurgeRetentionResult  # noqa: Y015
+
+@_typing.final
+class AddHoldCommand(_message.Message):
+    """Exactly one selector: plate, read_ids, or camera with from_time and to_time."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    APPROVER_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    EXPIRES_FIELD_NUMBER: _builtins.int
+    PLATE_FIELD_NUMBER: _builtins.int
+    READ_IDS_FIELD_NUMBER: _builtins.int
+    CAMERA_FIELD_NUMBER: _builtins.int
+    FROM_TIME_FIELD_NUMBER: _builtins.int
+    TO_TIME_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    approver: _builtins.str
+    """Who approved the hold (recorded on the ledger as a keyed pseudonym only)."""
+    reason: _builtins.str
+    plate: _builtins.str
+    """The plate whose stored reads to hold (never recorded on the ledger)."""
+    camera: _builtins.str
+    @_builtins.property
+    def expires(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def read_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    @_builtins.property
+    def from_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def to_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        approver: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        expires: _timestamp_pb2.Timestamp | None = ...,
+        plate: _builtins.str = ...,
+        read_ids: _abc.Iterable[_builtins.int] | None = ...,
+        camera: _builtins.str = ...,
+        from_time: _timestamp_pb2.Timestamp | None = ...,
+        to_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expires", b"expires", "from_time", b"from_time", "to_time", b"to_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approver", b"approver", "camera", b"camera", "case_number", b"case_number", "expires", b"expires", "from_time", b"from_time", "plate", b"plate", "read_ids", b"read_ids", "reason", b"reason", "to_time", b"to_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddHoldCommand: _TypeAlias = AddHoldCommand  # noqa: Y015
+
+@_typing.final
+class HoldSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOLD_ID_FIELD_NUMBER: _builtins.int
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    APPROVER_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    SELECTOR_FIELD_NUMBER: _builtins.int
+    CAMERA_FIELD_NUMBER: _builtins.int
+    FROM_TIME_FIELD_NUMBER: _builtins.int
+    TO_TIME_FIELD_NUMBER: _builtins.int
+    EXPIRES_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    RELEASED_AT_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    READS_FIELD_NUMBER: _builtins.int
+    LEDGER_INDEX_FIELD_NUMBER: _builtins.int
+    hold_id: _builtins.int
+    case_number: _builtins.str
+    approver: _builtins.str
+    reason: _builtins.str
+    selector: _builtins.str
+    """"plate", "reads" or "camera"."""
+    camera: _builtins.str
+    status: _builtins.str
+    """"in-force", "released", "expired" or "not-logged"."""
+    reads: _builtins.int
+    """Held copies still stored (0 once the purge has removed them)."""
+    ledger_index: _builtins.int
+    """This node's ledger index of the hold.add entry, or of hold.release when releasing."""
+    @_builtins.property
+    def from_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def to_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def expires(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def created(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def released_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        hold_id: _builtins.int = ...,
+        case_number: _builtins.str = ...,
+        approver: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        selector: _builtins.str = ...,
+        camera: _builtins.str = ...,
+        from_time: _timestamp_pb2.Timestamp | None = ...,
+        to_time: _timestamp_pb2.Timestamp | None = ...,
+        expires: _timestamp_pb2.Timestamp | None = ...,
+        created: _timestamp_pb2.Timestamp | None = ...,
+        released_at: _timestamp_pb2.Timestamp | None = ...,
+        status: _builtins.str = ...,
+        reads: _builtins.int = ...,
+        ledger_index: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "expires", b"expires", "from_time", b"from_time", "released_at", b"released_at", "to_time", b"to_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approver", b"approver", "camera", b"camera", "case_number", b"case_number", "created", b"created", "expires", b"expires", "from_time", b"from_time", "hold_id", b"hold_id", "ledger_index", b"ledger_index", "reads", b"reads", "reason", b"reason", "released_at", b"released_at", "selector", b"selector", "status", b"status", "to_time", b"to_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HoldSummary: _TypeAlias = HoldSummary  # noqa: Y015
+
+@_typing.final
+class ListHoldsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListHoldsRequest: _TypeAlias = ListHoldsRequest  # noqa: Y015
+
+@_typing.final
+class ListHoldsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOLDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def holds(self) -> _containers.RepeatedCompositeFieldContainer[Global___HoldSummary]: ...
+    def __init__(
+        self,
+        *,
+        holds: _abc.Iterable[Global___HoldSummary] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["holds", b"holds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListHoldsResponse: _TypeAlias = ListHoldsResponse  # noqa: Y015
+
+@_typing.final
+class ReleaseHoldCommand(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOLD_ID_FIELD_NUMBER: _builtins.int
+    ADMIN_FIELD_NUMBER: _builtins.int
+    hold_id: _builtins.int
+    admin: _builtins.str
+    """The admin releasing it (recorded on the ledger as a keyed pseudonym only)."""
+    def __init__(
+        self,
+        *,
+        hold_id: _builtins.int = ...,
+        admin: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["admin", b"admin", "hold_id", b"hold_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReleaseHoldCommand: _TypeAlias = ReleaseHoldCommand  # noqa: Y015

@@ -64,6 +64,26 @@ class NodeAdminServiceStub:
                 request_serializer=accord_dot_v1_dot_node__admin__pb2.WatchAlertsRequest.SerializeToString,
                 response_deserializer=accord_dot_v1_dot_node__admin__pb2.Alert.FromString,
                 _registered_method=True)
+        self.PurgeRetention = channel.unary_unary(
+                '/accord.v1.NodeAdminService/PurgeRetention',
+                request_serializer=accord_dot_v1_dot_node__admin__pb2.PurgeRetentionRequest.SerializeToString,
+                response_deserializer=accord_dot_v1_dot_node__admin__pb2.PurgeRetentionResult.FromString,
+                _registered_method=True)
+        self.AddHold = channel.unary_unary(
+                '/accord.v1.NodeAdminService/AddHold',
+                request_serializer=accord_dot_v1_dot_node__admin__pb2.AddHoldCommand.SerializeToString,
+                response_deserializer=accord_dot_v1_dot_node__admin__pb2.HoldSummary.FromString,
+                _registered_method=True)
+        self.ListHolds = channel.unary_unary(
+                '/accord.v1.NodeAdminService/ListHolds',
+                request_serializer=accord_dot_v1_dot_node__admin__pb2.ListHoldsRequest.SerializeToString,
+                response_deserializer=accord_dot_v1_dot_node__admin__pb2.ListHoldsResponse.FromString,
+                _registered_method=True)
+        self.ReleaseHold = channel.unary_unary(
+                '/accord.v1.NodeAdminService/ReleaseHold',
+                request_serializer=accord_dot_v1_dot_node__admin__pb2.ReleaseHoldCommand.SerializeToString,
+                response_deserializer=accord_dot_v1_dot_node__admin__pb2.HoldSummary.FromString,
+                _registered_method=True)
 
 
 class NodeAdminServiceServicer:
@@ -113,6 +133,38 @@ class NodeAdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PurgeRetention(self, request, context):
+        """Run the retention purge now, as the hourly run does: every expired epoch is deleted,
+        its keys destroyed and `retention.deleted` logged. Answers what this run purged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddHold(self, request, context):
+        """Keep a case's reads past their age until the hold expires or is released.
+        INVALID_ARGUMENT without case number, approver or a future expiry within the
+        held_reads setting, or when no stored read matches.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListHolds(self, request, context):
+        """Every hold, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleaseHold(self, request, context):
+        """Release a hold: its copies go at the next purge. NOT_FOUND for an unknown hold,
+        FAILED_PRECONDITION for one already released.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NodeAdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -145,6 +197,26 @@ def add_NodeAdminServiceServicer_to_server(servicer, server):
                     servicer.WatchAlerts,
                     request_deserializer=accord_dot_v1_dot_node__admin__pb2.WatchAlertsRequest.FromString,
                     response_serializer=accord_dot_v1_dot_node__admin__pb2.Alert.SerializeToString,
+            ),
+            'PurgeRetention': grpc.unary_unary_rpc_method_handler(
+                    servicer.PurgeRetention,
+                    request_deserializer=accord_dot_v1_dot_node__admin__pb2.PurgeRetentionRequest.FromString,
+                    response_serializer=accord_dot_v1_dot_node__admin__pb2.PurgeRetentionResult.SerializeToString,
+            ),
+            'AddHold': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddHold,
+                    request_deserializer=accord_dot_v1_dot_node__admin__pb2.AddHoldCommand.FromString,
+                    response_serializer=accord_dot_v1_dot_node__admin__pb2.HoldSummary.SerializeToString,
+            ),
+            'ListHolds': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListHolds,
+                    request_deserializer=accord_dot_v1_dot_node__admin__pb2.ListHoldsRequest.FromString,
+                    response_serializer=accord_dot_v1_dot_node__admin__pb2.ListHoldsResponse.SerializeToString,
+            ),
+            'ReleaseHold': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseHold,
+                    request_deserializer=accord_dot_v1_dot_node__admin__pb2.ReleaseHoldCommand.FromString,
+                    response_serializer=accord_dot_v1_dot_node__admin__pb2.HoldSummary.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -309,6 +381,114 @@ class NodeAdminService:
             '/accord.v1.NodeAdminService/WatchAlerts',
             accord_dot_v1_dot_node__admin__pb2.WatchAlertsRequest.SerializeToString,
             accord_dot_v1_dot_node__admin__pb2.Alert.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PurgeRetention(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/accord.v1.NodeAdminService/PurgeRetention',
+            accord_dot_v1_dot_node__admin__pb2.PurgeRetentionRequest.SerializeToString,
+            accord_dot_v1_dot_node__admin__pb2.PurgeRetentionResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddHold(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/accord.v1.NodeAdminService/AddHold',
+            accord_dot_v1_dot_node__admin__pb2.AddHoldCommand.SerializeToString,
+            accord_dot_v1_dot_node__admin__pb2.HoldSummary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListHolds(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/accord.v1.NodeAdminService/ListHolds',
+            accord_dot_v1_dot_node__admin__pb2.ListHoldsRequest.SerializeToString,
+            accord_dot_v1_dot_node__admin__pb2.ListHoldsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseHold(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/accord.v1.NodeAdminService/ReleaseHold',
+            accord_dot_v1_dot_node__admin__pb2.ReleaseHoldCommand.SerializeToString,
+            accord_dot_v1_dot_node__admin__pb2.HoldSummary.FromString,
             options,
             channel_credentials,
             insecure,

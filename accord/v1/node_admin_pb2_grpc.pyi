@@ -53,6 +53,21 @@ class NodeAdminServiceStub:
     """Ask peers for hits on plates, under each peer's agreement with this node."""
     WatchAlerts: _grpc.UnaryStreamMultiCallable[_node_admin_pb2.WatchAlertsRequest, _node_admin_pb2.Alert]
     """Hotlist hits raised as peers' index entries arrive, from now on, until cancelled."""
+    PurgeRetention: _grpc.UnaryUnaryMultiCallable[_node_admin_pb2.PurgeRetentionRequest, _node_admin_pb2.PurgeRetentionResult]
+    """Run the retention purge now, as the hourly run does: every expired epoch is deleted,
+    its keys destroyed and `retention.deleted` logged. Answers what this run purged.
+    """
+    AddHold: _grpc.UnaryUnaryMultiCallable[_node_admin_pb2.AddHoldCommand, _node_admin_pb2.HoldSummary]
+    """Keep a case's reads past their age until the hold expires or is released.
+    INVALID_ARGUMENT without case number, approver or a future expiry within the
+    held_reads setting, or when no stored read matches.
+    """
+    ListHolds: _grpc.UnaryUnaryMultiCallable[_node_admin_pb2.ListHoldsRequest, _node_admin_pb2.ListHoldsResponse]
+    """Every hold, newest first."""
+    ReleaseHold: _grpc.UnaryUnaryMultiCallable[_node_admin_pb2.ReleaseHoldCommand, _node_admin_pb2.HoldSummary]
+    """Release a hold: its copies go at the next purge. NOT_FOUND for an unknown hold,
+    FAILED_PRECONDITION for one already released.
+    """
 
 @_typing.type_check_only
 class NodeAdminServiceAsyncStub(NodeAdminServiceStub):
@@ -72,6 +87,21 @@ class NodeAdminServiceAsyncStub(NodeAdminServiceStub):
     """Ask peers for hits on plates, under each peer's agreement with this node."""
     WatchAlerts: _aio.UnaryStreamMultiCallable[_node_admin_pb2.WatchAlertsRequest, _node_admin_pb2.Alert]  # type: ignore[assignment]
     """Hotlist hits raised as peers' index entries arrive, from now on, until cancelled."""
+    PurgeRetention: _aio.UnaryUnaryMultiCallable[_node_admin_pb2.PurgeRetentionRequest, _node_admin_pb2.PurgeRetentionResult]  # type: ignore[assignment]
+    """Run the retention purge now, as the hourly run does: every expired epoch is deleted,
+    its keys destroyed and `retention.deleted` logged. Answers what this run purged.
+    """
+    AddHold: _aio.UnaryUnaryMultiCallable[_node_admin_pb2.AddHoldCommand, _node_admin_pb2.HoldSummary]  # type: ignore[assignment]
+    """Keep a case's reads past their age until the hold expires or is released.
+    INVALID_ARGUMENT without case number, approver or a future expiry within the
+    held_reads setting, or when no stored read matches.
+    """
+    ListHolds: _aio.UnaryUnaryMultiCallable[_node_admin_pb2.ListHoldsRequest, _node_admin_pb2.ListHoldsResponse]  # type: ignore[assignment]
+    """Every hold, newest first."""
+    ReleaseHold: _aio.UnaryUnaryMultiCallable[_node_admin_pb2.ReleaseHoldCommand, _node_admin_pb2.HoldSummary]  # type: ignore[assignment]
+    """Release a hold: its copies go at the next purge. NOT_FOUND for an unknown hold,
+    FAILED_PRECONDITION for one already released.
+    """
 
 class NodeAdminServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -124,5 +154,44 @@ class NodeAdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_node_admin_pb2.Alert], _abc.AsyncIterator[_node_admin_pb2.Alert]]:
         """Hotlist hits raised as peers' index entries arrive, from now on, until cancelled."""
+
+    @_abc_1.abstractmethod
+    def PurgeRetention(
+        self,
+        request: _node_admin_pb2.PurgeRetentionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_node_admin_pb2.PurgeRetentionResult, _abc.Awaitable[_node_admin_pb2.PurgeRetentionResult]]:
+        """Run the retention purge now, as the hourly run does: every expired epoch is deleted,
+        its keys destroyed and `retention.deleted` logged. Answers what this run purged.
+        """
+
+    @_abc_1.abstractmethod
+    def AddHold(
+        self,
+        request: _node_admin_pb2.AddHoldCommand,
+        context: _ServicerContext,
+    ) -> _typing.Union[_node_admin_pb2.HoldSummary, _abc.Awaitable[_node_admin_pb2.HoldSummary]]:
+        """Keep a case's reads past their age until the hold expires or is released.
+        INVALID_ARGUMENT without case number, approver or a future expiry within the
+        held_reads setting, or when no stored read matches.
+        """
+
+    @_abc_1.abstractmethod
+    def ListHolds(
+        self,
+        request: _node_admin_pb2.ListHoldsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_node_admin_pb2.ListHoldsResponse, _abc.Awaitable[_node_admin_pb2.ListHoldsResponse]]:
+        """Every hold, newest first."""
+
+    @_abc_1.abstractmethod
+    def ReleaseHold(
+        self,
+        request: _node_admin_pb2.ReleaseHoldCommand,
+        context: _ServicerContext,
+    ) -> _typing.Union[_node_admin_pb2.HoldSummary, _abc.Awaitable[_node_admin_pb2.HoldSummary]]:
+        """Release a hold: its copies go at the next purge. NOT_FOUND for an unknown hold,
+        FAILED_PRECONDITION for one already released.
+        """
 
 def add_NodeAdminServiceServicer_to_server(servicer: NodeAdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,4 +1,4 @@
-"""Errors of retention, by who is at fault: the admin's setting, or the node's own purge."""
+"""Errors of retention, by who is at fault: the admin's setting or hold, or the node's own purge."""
 
 from __future__ import annotations
 
@@ -32,6 +32,23 @@ class AboveStateCapError(RetentionSettingError):
         self.wanted = wanted
         self.cap = cap
         self.citation = citation
+
+
+class HoldError(RetentionError):
+    """Base class of case hold errors."""
+
+
+class InvalidHoldError(HoldError, ValueError):
+    """A hold the node refuses as asked: no case number, approver or expiry, an expiry in
+    the past or beyond the ``held_reads`` setting, or a selector that names nothing."""
+
+
+class HoldNotFoundError(HoldError):
+    """No hold with that number."""
+
+
+class HoldStateError(HoldError):
+    """The hold was already released (or expired): there is nothing left to release."""
 
 
 class PurgeInterruptedError(RetentionError):

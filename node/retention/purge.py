@@ -19,6 +19,23 @@ restart) finishes when it runs again:
    the entry from that size on instead of appending it twice. Exactly one entry per
    ``(data_class, epoch)`` results.
 
+Each run first declares the settings it applies: when they differ from the last ones
+declared, ``admin.action`` ``retention.set`` goes to the ledger with every class's maximum
+age (:func:`declaration`), so auditors can check deadlines against what the node said.
+
+What is due, per class:
+
+- ``reads``, ``crops``, ``hotlists``: data epochs (UTC days) that ended more than the
+  class's age ago; for reads also days that only have VOPRF keys or peers' entries;
+- ``held_reads``: the epoch of a hold (its number) once the hold is released, expired,
+  older than the ``held_reads`` setting, or was never logged (:mod:`node.retention.holds`);
+- ``query_records``: days of the daily plate counts and of the replay cache, once older
+  than the class's age and at least an hour over (the replay window must have passed);
+- ``received_hits``: days of peers' replicated index entries (all this node keeps of
+  what peers sent: hits themselves are handed to the user and never stored), at the
+  class's age or the shortest ``retention_days`` of the agreements they came under;
+- ``video``: never: the node keeps no video (:data:`~node.store.retention.NOT_STORED`).
+
 The purge MUST run inside the node process: only its single ledger sequencer may append.
 """
 
@@ -39,16 +56,30 @@ from crypto.merkle import tree_hash
 from node.ids import Epoch
 from node.ledger.log import LedgerLog
 from node.ledger.recorder import Recorder
+from node.policy.agreement import Agreement
 from node.retention.settings import RetentionSettings
-from node.sealed_reads import day_epoch
+from node.sealed_reads import day_epoch, epoch_bounds
+from node.store.agreements import AgreementRepository
 from node.store.db import session_scope, truncate_wal
 from node.store.epochs import DataClass, DataEpochRepository
-from node.store.retention import Inventory, PurgeIntent, RetentionRepository
+from node.store.holds import HoldRepository
+from node.store.retention import (
+    NOT_STORED,
+    DeclarationRepository,
+    Inventory,
+    PurgeIntent,
+    RetentionRepository,
+)
 
 log = logging.getLogger(__name__)
 
 ENTRY_TYPE = "retention.deleted"
 _LEAF_DOMAIN = b"accord/retention/v1\n"
+
+#: What a day's query records wait for beyond their age: the replay cache's ids must
+#: outlive the clock window of the queries they belong to (5 minutes).
+_REPLAY_GRACE = dt.timedelta(hours=1)
+_DAY = dt.timedelta(days=1)
 
 #: Called with a step name ("intent", "deleted", "appended") after that step is durable;
 #: tests raise from it to simulate a crash there.
@@ -69,6 +100,22 @@ def commitment(inventory: Inventory) -> tuple[dict[str, int], bytes]:
         for ident in ids
     )
     return counts, tree_hash(leaves)
+
+
+def declaration(settings: RetentionSettings) -> str:
+    """The ``detail`` of ``admin.action`` ``retention.set``: every class's maximum age.
+
+    ``retention.set jurisdiction=US-ME reads=14 held_reads=365 crops=21 video=7 ...``: a
+    bare number is whole days; a number followed by ``s`` is seconds (New Hampshire's
+    three minutes are ``reads=180s``). Classes appear in :class:`DataClass` order.
+    """
+    parts = [f"retention.set jurisdiction={settings.jurisdiction}"]
+    for data_class in DataClass:
+        age = settings.max_age[data_class]
+        whole = age % _DAY == dt.timedelta(0)
+        value = str(age // _DAY) if whole else f"{int(age.total_seconds())}s"
+        parts.append(f"{data_class.value}={value}")
+    return " ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,24 +151,55 @@ class Purger:
         self._clock = clock
         #: Tests raise from it to simulate a crash after a step (see :data:`FailureHook`).
         self.failure_hook = failure_hook
-        self._lock = asyncio.Lock()
+        #: Held while purging; holds are added and released under it too.
+        self.lock = asyncio.Lock()
 
     async def run_once(self) -> list[Purged]:
-        """Finish interrupted purges, then purge every epoch now due; returns what was logged."""
-        async with self._lock:
+        """Declare the settings if they changed, finish interrupted purges, then purge
+        every epoch now due; returns what was logged."""
+        async with self.lock:
             settings = self._settings()
             now = self._clock()
+            await self._declare(settings, now)
             done = []
             unfinished = await asyncio.to_thread(self._unfinished)
             for intent in unfinished:
                 done.append(await self._finish(intent))
             for data_class in DataClass:
-                cutoff = now - settings.max_age[data_class]
-                for epoch in await asyncio.to_thread(self._due, data_class, cutoff):
+                if data_class in NOT_STORED:
+                    continue
+                due = await asyncio.to_thread(self._due, data_class, settings, now)
+                for epoch in due:
                     intent = await asyncio.to_thread(self._start, data_class, epoch)
                     self._step("intent")
                     done.append(await self._finish(intent))
             return done
+
+    async def _declare(self, settings: RetentionSettings, now: dt.datetime) -> None:
+        """Log ``retention.set`` unless these settings are the last ones declared.
+
+        If the node stops after appending but before saving, the next run declares the
+        same settings again: a repeated declaration, never a missing one.
+        """
+        detail = declaration(settings)
+        if await asyncio.to_thread(self._latest_declaration) == detail:
+            return
+        index = await self._recorder.record(
+            "admin.action",
+            action="retention.set",
+            actor=self._recorder.actor("system"),
+            detail=detail,
+        )
+        await asyncio.to_thread(self._save_declaration, detail, index, now)
+        log.info("declared retention settings: %s", detail)
+
+    def _latest_declaration(self) -> str | None:
+        with session_scope(self._sessions) as s:
+            return DeclarationRepository(s).latest()
+
+    def _save_declaration(self, detail: str, index: int, now: dt.datetime) -> None:
+        with session_scope(self._sessions) as s:
+            DeclarationRepository(s).add(detail, ledger_index=index, now=now)
 
     # -- steps ---------------------------------------------------------------------------
 
@@ -156,15 +234,49 @@ class Purger:
         with session_scope(self._sessions) as s:
             return RetentionRepository(s).unfinished()
 
-    def _due(self, data_class: DataClass, cutoff: dt.datetime) -> list[Epoch]:
-        """Live epochs that ended at or before ``cutoff`` and have no purge yet."""
+    def _due(
+        self, data_class: DataClass, settings: RetentionSettings, now: dt.datetime
+    ) -> list[Epoch]:
+        """Epochs of ``data_class`` due now that have no purge yet."""
+        max_age = settings.max_age[data_class]
+        cutoff = now - max_age
         with session_scope(self._sessions) as s:
-            epochs = {e.epoch for e in DataEpochRepository(s).ended_before(data_class, cutoff)}
             repo = RetentionRepository(s)
-            if data_class is DataClass.READS:
-                # A UTC-day epoch e has ended by the cutoff when e + 1 <= day(cutoff).
-                epochs.update(repo.indexed_epochs(ended_by=day_epoch(cutoff)))
+            if data_class is DataClass.HELD_READS:
+                epochs = set(HoldRepository(s).due(now=now, created_before=cutoff))
+            elif data_class is DataClass.QUERY_RECORDS:
+                latest = min(cutoff, now - _REPLAY_GRACE)
+                epochs = set(repo.query_record_days(ended_by=day_epoch(latest)))
+            elif data_class is DataClass.RECEIVED_HITS:
+                epochs = self._received_due(s, max_age, now)
+            else:
+                found = DataEpochRepository(s).ended_before(data_class, cutoff)
+                epochs = {e.epoch for e in found}
+                if data_class is DataClass.READS:
+                    # A UTC-day epoch e has ended by the cutoff when e + 1 <= day(cutoff).
+                    epochs.update(repo.indexed_epochs(ended_by=day_epoch(cutoff)))
             return sorted(e for e in epochs if repo.get(data_class, e) is None)
+
+    @staticmethod
+    def _received_due(s: Session, max_age: dt.timedelta, now: dt.datetime) -> set[Epoch]:
+        """Days of peers' entries past the class's age or their agreements' shortest rule.
+
+        An agreement this node no longer knows authorises nothing: its entries are due.
+        """
+        received = RetentionRepository(s).received_epochs(ended_by=day_epoch(now))
+        if not received:
+            return set()
+        rules: dict[str, list[int]] = {}
+        for v in AgreementRepository(s).find():
+            terms = Agreement.from_canonical_bytes(v.document)
+            rules.setdefault(v.id, []).append(terms.retention_days)
+        days = {a: min(rules.get(a, [0])) * _DAY for ids in received.values() for a in ids}
+        due = set()
+        for epoch, ids in received.items():
+            kept = min([max_age, *(days[a] for a in ids)])
+            if epoch_bounds(epoch)[1] + kept <= now:
+                due.add(epoch)
+        return due
 
     def _start(self, data_class: DataClass, epoch: Epoch) -> PurgeIntent:
         with session_scope(self._sessions) as s:

@@ -21,18 +21,26 @@ from node.ids import Epoch
 from node.store.db import insert_ignoring_duplicates, translate_errors
 from node.store.epochs import DataClass, DataEpochRepository
 from node.store.models import (
+    HeldReadRow,
     HotlistEntryRow,
     IndexEntryRow,
     IndexOccurrenceRow,
     OprfEpochKeyRow,
     PeerIndexEntryRow,
+    QueryUsageRow,
     ReadCropRow,
     ReadRow,
+    RetentionDeclarationRow,
     RetentionPurgeRow,
+    SeenRequestRow,
 )
 
-#: Classes whose rows are reads (with their crops).
-READ_CLASSES = frozenset({DataClass.READS, DataClass.HELD_READS})
+#: Classes whose rows are reads (with their crops). Held reads are copies in their own
+#: table (:mod:`node.store.holds`), one epoch per hold.
+READ_CLASSES = frozenset({DataClass.READS})
+#: Classes of which the node keeps nothing: no rows, no files, nothing to purge. Video is
+#: read from the file or stream it arrives in and never copied (ADR 0007).
+NOT_STORED = frozenset({DataClass.VIDEO})
 
 Inventory = Mapping[str, list[bytes]]
 
@@ -66,6 +74,20 @@ def _intent(row: RetentionPurgeRow) -> PurgeIntent:
 
 def _reads_of(data_class: DataClass, epoch: Epoch) -> ColumnElement[bool]:
     return (ReadRow.data_class == data_class.value) & (ReadRow.epoch == epoch)
+
+
+_UNIX = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_DAY = dt.timedelta(days=1)
+
+
+def _day(epoch: Epoch) -> tuple[dt.datetime, dt.datetime]:
+    start = _UNIX + epoch * _DAY
+    return start, start + _DAY
+
+
+def _seen_in(epoch: Epoch) -> ColumnElement[bool]:
+    start, end = _day(epoch)
+    return (SeenRequestRow.seen >= start) & (SeenRequestRow.seen < end)
 
 
 class RetentionRepository:
@@ -124,6 +146,26 @@ class RetentionRepository:
                 .where(ReadCropRow.data_class == data_class.value)
                 .where(ReadCropRow.epoch == epoch),
             )
+        if data_class is DataClass.HELD_READS:
+            add("held_reads", select(HeldReadRow.dedup_key).where(HeldReadRow.hold_id == epoch))
+        if data_class is DataClass.QUERY_RECORDS:
+            add(
+                "query_usage",
+                select(QueryUsageRow.agreement_id).where(QueryUsageRow.day == epoch),
+            )
+            add(
+                "seen_requests",
+                select(SeenRequestRow.peer_id, SeenRequestRow.request_id).where(_seen_in(epoch)),
+            )
+        if data_class is DataClass.RECEIVED_HITS:
+            add(
+                "replica_entries",
+                select(
+                    PeerIndexEntryRow.peer_id,
+                    PeerIndexEntryRow.agreement_id,
+                    PeerIndexEntryRow.entry_id,
+                ).where(PeerIndexEntryRow.epoch == epoch),
+            )
         if data_class is DataClass.HOTLISTS:
             add(
                 "hotlist_entries",
@@ -155,6 +197,28 @@ class RetentionRepository:
         with translate_errors(self._session):
             found = set(self._session.scalars(keys)) | set(self._session.scalars(replicas))
         return sorted(Epoch(e) for e in found)
+
+    def query_record_days(self, *, ended_by: Epoch) -> list[Epoch]:
+        """Days below ``ended_by`` with a plate count or a remembered request id."""
+        usage = select(QueryUsageRow.day).where(QueryUsageRow.day < ended_by).distinct()
+        seen = select(SeenRequestRow.seen).where(SeenRequestRow.seen < _day(ended_by)[0])
+        with translate_errors(self._session):
+            days = {Epoch(d) for d in self._session.scalars(usage)}
+            days |= {Epoch((t - _UNIX) // _DAY) for t in self._session.scalars(seen)}
+        return sorted(days)
+
+    def received_epochs(self, *, ended_by: Epoch) -> dict[Epoch, set[str]]:
+        """Epochs below ``ended_by`` of peers' replicated entries, with their agreements."""
+        stmt = (
+            select(PeerIndexEntryRow.epoch, PeerIndexEntryRow.agreement_id)
+            .where(PeerIndexEntryRow.epoch < ended_by)
+            .distinct()
+        )
+        out: dict[Epoch, set[str]] = {}
+        with translate_errors(self._session):
+            for epoch, agreement_id in self._session.execute(stmt):
+                out.setdefault(Epoch(epoch), set()).add(agreement_id)
+        return out
 
     # -- deleting it ---------------------------------------------------------------------
 
@@ -190,6 +254,13 @@ class RetentionRepository:
                 .where(ReadCropRow.data_class == data_class.value)
                 .where(ReadCropRow.epoch == epoch)
             )
+        if data_class is DataClass.HELD_READS:
+            stmts.append(delete(HeldReadRow).where(HeldReadRow.hold_id == epoch))
+        if data_class is DataClass.QUERY_RECORDS:
+            stmts.append(delete(QueryUsageRow).where(QueryUsageRow.day == epoch))
+            stmts.append(delete(SeenRequestRow).where(_seen_in(epoch)))
+        if data_class is DataClass.RECEIVED_HITS:
+            stmts.append(delete(PeerIndexEntryRow).where(PeerIndexEntryRow.epoch == epoch))
         if data_class is DataClass.HOTLISTS:
             stmts.append(
                 delete(HotlistEntryRow)
@@ -287,3 +358,27 @@ def _bytes(value: object) -> bytes:
 
 def _json(counts: Mapping[str, int]) -> str:
     return json.dumps(dict(counts), sort_keys=True, separators=(",", ":"))
+
+
+class DeclarationRepository:
+    """The retention settings this node last declared on its ledger."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def latest(self) -> str | None:
+        """The detail of the latest declaration, or ``None`` before the first."""
+        stmt = (
+            select(RetentionDeclarationRow.detail)
+            .order_by(RetentionDeclarationRow.id.desc())
+            .limit(1)
+        )
+        with translate_errors(self._session):
+            return self._session.scalars(stmt).first()
+
+    def add(self, detail: str, *, ledger_index: int, now: dt.datetime) -> None:
+        with translate_errors(self._session):
+            self._session.add(
+                RetentionDeclarationRow(detail=detail, declared=now, ledger_index=ledger_index)
+            )
+            self._session.flush()
