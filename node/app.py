@@ -27,6 +27,8 @@ from node.exchange.answering import Answerer
 from node.exchange.asking import QueryDesk
 from node.exchange.epoch_keys import EpochKeys
 from node.exchange.indexer import Indexer
+from node.federation.errors import FederatedPeersError
+from node.federation.link import FederationLink
 from node.hotlists.categories import allowed_categories
 from node.hotlists.store import active_entries
 from node.identity import KEYS_DIR, PUBLIC_FILE, NodeKeys, load_node_keys
@@ -127,6 +129,9 @@ class NodeApp:
     retention_interval_s: float = 3600.0
     #: Case holds (set by :meth:`open`); added and released under the purge's lock.
     holds: HoldDesk = field(init=False)
+    #: The federation directory link, when ``[federation]`` is configured (its peers then
+    #: come only from the broker's signed directory).
+    federation: FederationLink | None = None
 
     @classmethod
     def open(cls, home: Path, *, listen: str | None = None) -> NodeApp:
@@ -167,6 +172,14 @@ class NodeApp:
             witness=witness,
             recorder=recorder,
         )
+        if config.federation is not None:
+            app.federation = FederationLink(
+                home=config.home,
+                settings=config.federation,
+                own_name=config.name,
+                own_tls=keys.tls,
+                sessions=sessions,
+            )
         app.services = ledger_services(ledger, publisher, witness)
         app.agreements = AgreementDesk(
             sessions=sessions,
@@ -276,6 +289,8 @@ class NodeApp:
     async def start(self) -> int:
         """Open the ledger, start serving and publishing; returns the bound port."""
         await self.ledger.open()
+        if self.federation is not None:
+            await self.federation.start()  # the held directory's peers, before serving
         self.server.services = list(self.services)
         port = await self.server.start()
         await self.recorder.record(
@@ -293,6 +308,8 @@ class NodeApp:
                 name="retention",
             )
         )
+        if self.federation is not None:
+            self._tasks.append(asyncio.create_task(self.federation.run(), name="federation"))
         return port
 
     def peer_channel(self, peer: Peer) -> grpc.aio.Channel:
@@ -325,6 +342,12 @@ class NodeApp:
                 refreshed.append(known)
             else:
                 refreshed.append(WitnessClient(verifier, grpc_witness_call(self.peer_channel(p))))
+        broker = self.federation.settings.witness_verifier() if self.federation else None
+        if self.federation is not None and broker is not None:
+            known = current.get(broker.name)
+            if known is None or known.verifier != broker:
+                known = WitnessClient(broker, self.federation.witness_call())
+            refreshed.append(known)
         self.publisher.witnesses = refreshed
 
     async def publish_once(self) -> StoredCheckpoint | None:
@@ -360,6 +383,8 @@ class NodeApp:
         for channel in self._channels.values():
             await channel.close()
         self._channels.clear()
+        if self.federation is not None:
+            await self.federation.close()
         await self.ledger.close()
         self.engine.dispose()
 
@@ -389,7 +414,14 @@ def add_peer_from_files(
 ) -> Peer:
     """Pin a peer from its certificate and public card (``keys/public.toml``)."""
     card = read_peer_card(keys_path, cert_path)
-    _, engine, sessions = open_store(home)
+    config, engine, sessions = open_store(home)
+    if config.federation is not None:
+        engine.dispose()
+        raise FederatedPeersError(
+            f"{config.name} is federated: its peers come only from the broker's signed "
+            f"directory ({config.federation.broker}); ask the federation operator to run "
+            "`accord broker member add`"
+        )
     try:
         if card.cert_sha256 == _own_fingerprint(home):
             raise ConfigError(cert_path, "is this node's own certificate")
@@ -466,6 +498,9 @@ def audit_policy_text(home: Path, *, quorum: int) -> str:
         engine.dispose()
     log_key = log_signer(config.name, load_node_keys(home).log).verifier.vkey()
     witnesses = [witness_verifier(p.name, p.witness_key).vkey() for p in peers]
+    broker = config.federation.witness_verifier() if config.federation else None
+    if broker is not None:
+        witnesses.append(broker.vkey())
     if not 0 < quorum <= len(witnesses):
         raise ConfigError(home / "accord.toml", f"quorum {quorum} needs that many peer witnesses")
     lines = [f'log = "{log_key}"', "witnesses = ["]

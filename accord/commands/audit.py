@@ -10,9 +10,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from accord.commands.audit_report import report as report_command
+
 app = typer.Typer(help="Verify ledgers offline; no plate is ever needed.", no_args_is_help=True)
 _out = Console(highlight=False)
 _err = Console(stderr=True, highlight=False)
+app.command(name="report")(report_command)
 
 
 @app.command()

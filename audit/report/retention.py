@@ -1,0 +1,138 @@
+"""Retention as the ledgers prove it: the settings a node logged, and whether each
+``retention.deleted`` came by its deadline.
+
+Settings come from ``admin.action`` entries whose action starts with ``retention.``; their
+free-text detail names each data class with its maximum age (``reads=14d``,
+``reads: 14 days (cap 21 days, US-ME)``). A ledger without such entries has no recorded
+settings, and its deletions get no deadline: the report says so rather than guessing the
+node's configuration.
+
+An epoch is a UTC day (``epoch`` days after 1970-01-01). A node purges an epoch once it
+ended ``max_age`` ago, on an hourly schedule, so an epoch's *deadline* is
+``end of epoch + max_age`` and the deletion is *on time* if it was logged within
+:data:`PURGE_GRACE_MS` (one purge interval) after the deadline. The setting used is the
+latest one the node logged at or before the deletion.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from crypto.entries import Entry
+
+DAY_MS: Final = 86_400_000
+#: The node purges every hour: a deletion up to one interval after the deadline is on time.
+PURGE_GRACE_MS: Final = 3_600_000
+
+DATA_CLASSES: Final = (
+    "reads",
+    "held_reads",
+    "crops",
+    "video",
+    "hotlists",
+    "query_records",
+    "received_hits",
+)
+_UNIT_MS: Final = {
+    "d": DAY_MS,
+    "day": DAY_MS,
+    "days": DAY_MS,
+    "h": 3_600_000,
+    "hour": 3_600_000,
+    "hours": 3_600_000,
+    "min": 60_000,
+    "minute": 60_000,
+    "minutes": 60_000,
+    "s": 1_000,
+    "second": 1_000,
+    "seconds": 1_000,
+}
+_SETTING = re.compile(
+    r"(?<![a-z_])(" + "|".join(DATA_CLASSES) + r")\s*(?:=|:|->)?\s*([0-9]{1,6})\s*"
+    r"(days|day|d|hours|hour|h|minutes|minute|min|seconds|second|s)?(?![a-z])"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One data class's maximum age as a node logged it."""
+
+    node: str
+    data_class: str
+    max_age_ms: int
+    logged_ms: int
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """One ``retention.deleted`` with its deadline (``None``: no setting on the ledger)."""
+
+    node: str
+    data_class: str
+    epoch: int
+    deleted_ms: int
+    counts: Mapping[str, int]
+    deleted_root: str
+    deadline_ms: int | None
+    max_age_ms: int | None
+
+    @property
+    def on_time(self) -> bool | None:
+        if self.deadline_ms is None:
+            return None
+        return self.deleted_ms <= self.deadline_ms + PURGE_GRACE_MS
+
+
+def parse_settings(node: str, entry: Entry) -> list[Setting]:
+    """The settings one ``admin.action`` records (none if it is not about retention)."""
+    action = entry.fields.get("action", "")
+    if entry.type != "admin.action" or not str(action).startswith("retention."):
+        return []
+    out = []
+    for data_class, number, unit in _SETTING.findall(str(entry.fields.get("detail", ""))):
+        out.append(
+            Setting(node, data_class, int(number) * _UNIT_MS[unit or "d"], entry.time_ms, action)
+        )
+    return out
+
+
+class SettingsHistory:
+    """Each node's settings over time, to find the one in force at a given moment."""
+
+    def __init__(self, settings: Sequence[Setting]) -> None:
+        self._by_key: dict[tuple[str, str], list[Setting]] = {}
+        for s in sorted(settings, key=lambda s: s.logged_ms):
+            self._by_key.setdefault((s.node, s.data_class), []).append(s)
+
+    def in_force(self, node: str, data_class: str, at_ms: int) -> Setting | None:
+        history = self._by_key.get((node, data_class), [])
+        i = bisect.bisect_right([s.logged_ms for s in history], at_ms)
+        return history[i - 1] if i else None
+
+    def latest(self) -> list[Setting]:
+        """The latest setting of every (node, class) that has one, sorted."""
+        return [self._by_key[k][-1] for k in sorted(self._by_key)]
+
+
+def deletion(node: str, entry: Entry, settings: SettingsHistory) -> Deletion:
+    """A ``retention.deleted`` entry with the deadline the node's own settings imply."""
+    data_class = str(entry.fields["data_class"])
+    epoch = int(entry.fields["epoch"])
+    setting = settings.in_force(node, data_class, entry.time_ms)
+    max_age = setting.max_age_ms if setting is not None else None
+    deadline = (epoch + 1) * DAY_MS + max_age if max_age is not None else None
+    return Deletion(
+        node=node,
+        data_class=data_class,
+        epoch=epoch,
+        deleted_ms=entry.time_ms,
+        counts=dict(entry.fields["counts"]),
+        deleted_root=str(entry.fields["deleted_root"]),
+        deadline_ms=deadline,
+        max_age_ms=max_age,
+    )
