@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 
 from accord.commands import agreement, audit, demo, hotlist, ledger, node, query
+from accord.commands import broker as broker_commands
 
 app = typer.Typer(
     name="accord",
@@ -33,6 +34,7 @@ app.add_typer(agreement.app, name="agreement")
 app.add_typer(query.app, name="query")
 app.add_typer(query.alerts_app, name="alerts")
 app.add_typer(hotlist.app, name="hotlist")
+app.add_typer(broker_commands.app, name="broker")
 app.command(name="demo")(demo.demo)
 
 _err = Console(stderr=True, highlight=False)
@@ -46,6 +48,9 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from node.errors import NodeError
 
     found: list[type[BaseException]] = [NodeError, CryptoError, AuditError, AlprError]
+    from broker.errors import BrokerError
+
+    found.append(BrokerError)
     try:
         from node.store.errors import StoreError
 

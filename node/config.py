@@ -12,11 +12,14 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tomli_w
 
 from node.errors import ConfigError
+
+if TYPE_CHECKING:
+    from node.federation.settings import FederationSettings
 
 CONFIG_FILE = "accord.toml"
 CONFIG_VERSION = 1
@@ -76,6 +79,9 @@ class NodeConfig:
     #: listed keep their defaults. Validated against the state cap on load
     #: (:mod:`node.retention.settings`).
     retention_days: Mapping[str, int] = field(default_factory=dict)
+    #: The federation broker (``[federation]``); when set, peers come only from its
+    #: signed directory (:mod:`node.federation`).
+    federation: FederationSettings | None = None
 
     @property
     def config_path(self) -> Path:
@@ -129,6 +135,8 @@ def write_config(config: NodeConfig) -> bytes:
         doc["alerts"] = {"webhook": config.alerts_webhook}
     if config.retention_days:
         doc["retention"] = dict(sorted(config.retention_days.items()))
+    if config.federation is not None:
+        doc["federation"] = config.federation.to_table()
     return tomli_w.dumps(doc).encode()
 
 
@@ -187,7 +195,16 @@ def load_config(home: Path) -> NodeConfig:
         legal_profile=_get_str(doc, path, "node.legal_profile"),
         alerts_webhook=_webhook(doc, path),
         retention_days=_retention(doc, path, str(jurisdiction)),
+        federation=_federation(doc, path),
     )
+
+
+def _federation(doc: dict[str, Any], path: Path) -> FederationSettings | None:
+    if "federation" not in doc:
+        return None
+    from node.federation.settings import parse_federation
+
+    return parse_federation(doc["federation"], path)
 
 
 def _webhook(doc: dict[str, Any], path: Path) -> str | None:

@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from accord.commands import federation, retention
 from accord.commands import reads as reads_commands
-from accord.commands import retention
 from accord.commands.holds import app as holds_app
 from accord.commands.options import HomeOption
 from node.config import AgencyKind
@@ -22,6 +22,7 @@ peers_app = typer.Typer(help="Peers this node accepts calls from and calls.", no
 app.add_typer(peers_app, name="peers")
 app.add_typer(retention.app, name="retention")
 app.add_typer(holds_app, name="hold")
+app.add_typer(federation.app, name="federation")
 app.add_typer(reads_commands.cameras_app, name="cameras")
 app.command(name="ingest")(reads_commands.ingest)
 app.command(name="import")(reads_commands.import_)
