@@ -19,7 +19,7 @@ from node.federation.errors import BrokerUnreachableError
 from node.federation.settings import PinnedBroker
 from node.rpc.client import peer_channel
 
-FETCH_DEADLINE_S = 10.0
+FETCH_DEADLINE_S = 5.0
 
 
 def broker_channel(
@@ -44,14 +44,21 @@ def broker_channel(
 async def fetch_directory(
     channel: grpc.aio.Channel, *, known_version: int, deadline_s: float = FETCH_DEADLINE_S
 ) -> SignedDirectory:
-    """The broker's current signed directory (not yet verified)."""
+    """The broker's current signed directory (not yet verified).
+
+    Waits for the channel to be ready (up to the deadline) rather than failing at once
+    while gRPC backs off reconnecting: a broker that just came back, or a node that was
+    just admitted, is reached at the next refresh.
+    """
     stub: Any = broker_pb2_grpc.DirectoryServiceStub(channel)
     try:
         reply = await stub.GetDirectory(
-            broker_pb2.GetDirectoryRequest(known_version=known_version), timeout=deadline_s
+            broker_pb2.GetDirectoryRequest(known_version=known_version),
+            timeout=deadline_s,
+            wait_for_ready=True,
         )
     except grpc.aio.AioRpcError as e:
-        if e.code() is grpc.StatusCode.UNAVAILABLE:
+        if e.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
             detail = (
                 "unreachable or refused our TLS handshake (is it running, and is this node "
                 f"still a member?): {e.details()}"

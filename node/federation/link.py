@@ -22,7 +22,6 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import grpc
 import grpc.aio
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,7 +35,7 @@ from crypto.directory import (
     SignedDirectory,
     accept_update,
 )
-from node.federation.broker_client import broker_channel, fetch_directory
+from node.federation.broker_client import FETCH_DEADLINE_S, broker_channel, fetch_directory
 from node.federation.errors import (
     BrokerUnreachableError,
     DirectoryRefusedError,
@@ -52,8 +51,6 @@ from node.rpc.ledger_service import grpc_witness_call
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
-#: How long calls in flight on a retired broker channel may finish.
-CHANNEL_CLOSE_GRACE_S = 5.0
 #: Retry period while no directory is held yet (a node joining a federation).
 FIRST_FETCH_RETRY_S = 1.0
 
@@ -93,7 +90,8 @@ class FederationLink:
         self._sessions = sessions
         self._interceptors = list(interceptors)
         self._channel: grpc.aio.Channel | None = None
-        self._closing: set[asyncio.Task[None]] = set()
+        #: How long one fetch may wait for the broker (connecting included).
+        self.fetch_deadline_s = FETCH_DEADLINE_S
         held = load_held(home, settings.operator_key)
         self._signed: SignedDirectory | None = held[0] if held else None
         self._held: Directory | None = held[1] if held else None
@@ -136,7 +134,8 @@ class FederationLink:
         return bytes.fromhex(self.member(name).sealing_key)
 
     def channel(self) -> grpc.aio.Channel:
-        """The (cached) mutual-TLS channel to the broker; make it on the event loop."""
+        """The mutual-TLS channel to the broker, made once (on the event loop) and kept for
+        the node's life: the relay's stream, the witness calls and the fetches share it."""
         if self._channel is None:
             self._channel = broker_channel(
                 own_name=self._own_name,
@@ -152,23 +151,9 @@ class FederationLink:
         current channel, which a failed fetch replaces)."""
 
         async def call(old_size: int, proof: Sequence[bytes], note: bytes) -> str:
-            try:
-                return await grpc_witness_call(self.channel())(old_size, proof, note)
-            except grpc.aio.AioRpcError as e:
-                if e.code() is grpc.StatusCode.UNAVAILABLE:
-                    self._retire_channel()
-                raise
+            return await grpc_witness_call(self.channel())(old_size, proof, note)
 
         return call
-
-    def _retire_channel(self) -> None:
-        """Drop the channel after a failure: the next call connects afresh instead of
-        waiting out gRPC's reconnect backoff (in-flight calls get a grace period)."""
-        old, self._channel = self._channel, None
-        if old is not None:
-            task = asyncio.create_task(old.close(grace=CHANNEL_CLOSE_GRACE_S))
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
 
     # -- keeping it fresh ----------------------------------------------------------------
 
@@ -242,9 +227,10 @@ class FederationLink:
         or an unreachable broker (after applying what is held, so expiry still bites)."""
         known = 0 if self._held is None else self._held.version
         try:
-            offered = await fetch_directory(self.channel(), known_version=known)
+            offered = await fetch_directory(
+                self.channel(), known_version=known, deadline_s=self.fetch_deadline_s
+            )
         except BrokerUnreachableError as e:
-            self._retire_channel()
             if self.broker_reachable is not False:
                 log.warning(
                     "%s; keeping the held directory (%s) and direct exchanges continue",
@@ -292,5 +278,3 @@ class FederationLink:
         if self._channel is not None:
             await self._channel.close()
             self._channel = None
-        for task in list(self._closing):
-            await task
