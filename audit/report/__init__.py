@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from audit.ledger_set import LedgerSet
 from audit.report.figures import compute
-from audit.report.publish import FORMAT, VERSION, Json, publish
+from audit.report.publish import FORMAT, VERSION, Json, publish_figures
 from audit.report.write import HTML_FILE, JSON_FILE, write_report
 
 
 def build_report(ledgers: LedgerSet) -> Json:
     """The published document for ``ledgers`` (only its verified ledgers are counted)."""
-    return publish(compute(ledgers))
+    return publish_figures(compute(ledgers))
 
 
 __all__ = ["FORMAT", "HTML_FILE", "JSON_FILE", "VERSION", "build_report", "write_report"]

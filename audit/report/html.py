@@ -1,6 +1,6 @@
 """The report as one static, self-contained HTML page, rendered from the published document.
 
-Rendering reads :func:`audit.report.publish.publish`'s output only, so the page shows
+Rendering reads :func:`audit.report.publish.publish_figures`'s output only, so the page shows
 exactly the JSON's figures (suppressed the same way). No script, no external stylesheet,
 font or image: CSS is inline and charts are inline SVG (:mod:`audit.report.svg`). The
 layout is one column that fits a 390 px phone screen; wide tables scroll inside their own

@@ -203,7 +203,7 @@ def _retention(figures: Figures) -> Json:
     }
 
 
-def publish(figures: Figures) -> Json:
+def publish_figures(figures: Figures) -> Json:
     """The whole published document (JSON-ready: str, int, float, bool, None, list, dict)."""
     return {
         "format": FORMAT,
@@ -230,4 +230,4 @@ def bounds(value: int | str | Mapping[str, int]) -> tuple[int, int]:
     raise ValueError(f"not a published count: {value!r}")
 
 
-__all__ = ["FORMAT", "SUPPRESSION_RULE", "VERSION", "bounds", "iso", "publish"]
+__all__ = ["FORMAT", "SUPPRESSION_RULE", "VERSION", "bounds", "iso", "publish_figures"]
