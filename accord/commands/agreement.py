@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -24,7 +24,7 @@ from rich.table import Table
 from accord.commands.options import HomeOption
 
 app = typer.Typer(
-    help="Agreements with peers: propose, list, show, accept, reject, revoke.",
+    help="Agreements with peers: propose, list, show, accept, reject, revoke, export.",
     no_args_is_help=True,
 )
 _out = Console(highlight=False)
@@ -258,3 +258,81 @@ def revoke(
     )
     summary = _call(home, lambda stub: stub.EndAgreement(command))
     _said(summary, "revoked, keys destroyed")
+
+
+@app.command()
+def export(
+    home: HomeOption,
+    agreement_id: IdArgument,
+    out: Annotated[Path, typer.Option(help="File to write (refused if it exists).")],
+    version: VersionOption = 0,
+) -> None:
+    """Write the signed agreement (terms and every signature) for an auditor.
+
+    Read from the node's store directly: exporting writes nothing to the ledger, so it
+    works with the node stopped. The file is ``accord/signed-agreement/v1`` canonical JSON;
+    ``accord audit check --agreements FILE`` verifies it against the ledgers' hashes.
+    """
+    from accord.legal.errors import LegalError
+    from accord.legal.signed_agreement import encode_signed_agreement
+    from crypto.canonical_json import loads
+    from node.app import open_store
+    from node.errors import NodeError
+    from node.exchange.in_force import signed_agreement
+    from node.ids import AgreementId
+    from node.store.agreements import AgreementRepository
+    from node.store.db import session_scope
+
+    def fail(message: str) -> NoReturn:
+        typer.echo(f"error: {message}", err=True)
+        raise typer.Exit(1)
+
+    if out.exists() or out.is_symlink():
+        fail(f"{out} exists; choose another file")
+    try:
+        _, engine, sessions = open_store(home)
+        try:
+            with session_scope(sessions) as s:
+                stored = AgreementRepository(s).get(AgreementId(agreement_id), version or None)
+        finally:
+            engine.dispose()
+        if stored is None:
+            fail(f"no agreement {agreement_id}" + (f" v{version}" if version else "") + " here")
+        signed_agreement(stored)  # the store's signatures verify, or we export nothing
+        terms = loads(stored.document)
+        if not isinstance(terms, dict):  # pragma: no cover - the store holds agreements
+            fail(f"agreement {agreement_id}: the stored document is not an object")
+        data = encode_signed_agreement(terms, {s.role: s.signature for s in stored.signatures})
+    except (NodeError, LegalError) as e:
+        fail(str(e))
+    _write_new(out, data, fail)
+    digest = bytes(stored.digest).hex()
+    roles = ", ".join(sorted(s.role for s in stored.signatures)) or "nobody"
+    _out.print(
+        f"agreement {stored.id} v{stored.version} (sha256 {digest}), signed by {roles}: {out}",
+        soft_wrap=True,
+    )
+
+
+def _write_new(path: Path, data: bytes, fail: Callable[[str], NoReturn]) -> None:
+    """Write ``data`` to a new file ``path`` in one step: a temporary file beside it,
+    flushed, then linked into place (never over an existing file)."""
+    import os
+    import tempfile
+
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        fail(f"{path.parent}: {e.strerror}")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.link(tmp, path)
+    except FileExistsError:
+        fail(f"{path} exists; choose another file")
+    except OSError as e:
+        fail(f"{path}: {e.strerror}")
+    finally:
+        Path(tmp).unlink(missing_ok=True)

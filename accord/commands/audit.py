@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from accord.commands.audit_report import report as report_command
 
@@ -47,3 +48,72 @@ def verify(
     table.add_row("time", f"{elapsed:.2f} s ({rate:,.0f} entries/s)")
     _out.print(table)
     _out.print("[green]OK[/]: the log is consistent, complete and signed as the policy requires.")
+
+
+_SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
+
+
+@app.command()
+def check(
+    ledgers: Annotated[
+        list[Path],
+        typer.Option(
+            "--ledgers",
+            help="Node export directories (ledger/ + ledger.vkey), or directories of them.",
+        ),
+    ],
+    profile: Annotated[
+        str, typer.Option(help="Legal profile: a shipped name (us-ca-sb34, ...) or a .cedar file.")
+    ],
+    agreements: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--agreements",
+            help="Signed agreement files (accord agreement export), or directories of them.",
+        ),
+    ] = None,
+    skew_tolerance: Annotated[
+        float, typer.Option(help="Seconds paired entries of two nodes may differ.")
+    ] = 60.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+) -> None:
+    """Check the exchanges in verified ledgers against their agreements and the law.
+
+    Exit status: 0 no finding, 1 findings, 2 the check could not run (bad input).
+    """
+    import json
+
+    from audit.check import CheckInputError, Thresholds, run_check
+
+    if skew_tolerance < 0:
+        _err.print("error: --skew-tolerance must not be negative", markup=False)
+        raise typer.Exit(2)
+    thresholds = Thresholds(skew_tolerance_ms=int(skew_tolerance * 1000))
+    try:
+        report = run_check(ledgers, agreements or [], profile, thresholds)
+    except CheckInputError as e:
+        _err.print(f"error: {e}", markup=False)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
+    else:
+        nodes = ", ".join(f"{s.node} ({s.size})" for s in report.ledgers) or "none"
+        _out.print(f"ledgers verified: {nodes}; profile {report.profile}", markup=False)
+        if report.findings:
+            table = Table(title=f"{len(report.findings)} finding(s)")
+            for column in ("severity", "code", "nodes", "entries", "message"):
+                table.add_column(column, overflow="fold")
+            for f in report.findings:
+                entries = ", ".join(f"{e.node}#{e.index}" for e in f.entries)
+                table.add_row(
+                    Text(f.severity.value, style=_SEVERITY_STYLE[f.severity.value]),
+                    Text(f.code),
+                    Text(", ".join(f.nodes)),
+                    Text(entries),
+                    Text(f.message),
+                )
+            _out.print(table)
+        else:
+            _out.print("[green]OK[/]: no finding.")
+    if report.findings:
+        raise typer.Exit(1)
