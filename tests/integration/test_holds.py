@@ -4,12 +4,13 @@ the hold expires or is released; holds need a case, an approver and a future exp
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
 import grpc.aio
 import pytest
+from google.protobuf import timestamp_pb2
 from sqlalchemy import func, select
 
 from accord.v1 import node_admin_pb2
@@ -233,7 +234,7 @@ async def test_the_admin_api_answers_holds_with_precise_statuses(node: NodeApp) 
     add_reads(node, [HELD], at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))
     endpoint = f"127.0.0.1:{node.server.port}"
     expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
-    stamp: Callable[[dt.datetime], object] = _stamp
+    stamp = _stamp
     async with node_admin(node.config.home, endpoint=endpoint) as stub:
         with pytest.raises(grpc.aio.AioRpcError) as e:
             await stub.AddHold(
@@ -270,9 +271,7 @@ async def test_the_admin_api_answers_holds_with_precise_statuses(node: NodeApp) 
         assert _grpc_code(e) is grpc.StatusCode.FAILED_PRECONDITION
 
 
-def _stamp(at: dt.datetime) -> object:
-    from google.protobuf import timestamp_pb2
-
+def _stamp(at: dt.datetime) -> timestamp_pb2.Timestamp:
     stamp = timestamp_pb2.Timestamp()
     stamp.FromDatetime(at)
     return stamp
