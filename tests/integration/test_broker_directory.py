@@ -22,8 +22,9 @@ from nacl.signing import SigningKey
 
 from broker.members import remove_member
 from crypto.directory import sign_directory
-from node.app import NodeApp, add_peer_from_files, own_card_paths
+from node.app import NodeApp, add_peer_from_files, audit_policy_text, export_ledger, own_card_paths
 from node.exchange.errors import InactivePeerError
+from node.federation.broker_client import FETCH_DEADLINE_S
 from node.federation.errors import (
     BrokerUnreachableError,
     DirectoryRefusedError,
@@ -33,6 +34,7 @@ from node.federation.held import load_held
 from node.store.db import session_scope
 from node.store.peers import PeerRepository
 from tests.support.broker import Federation, federated
+from tests.support.cli import accord
 from tests.support.federation import NodeSpec, agree
 
 SMPD = NodeSpec("santa-monica-pd", "CA0194200")
@@ -143,3 +145,134 @@ async def test_wrong_key_expired_and_older_directories_are_refused(
     # The real broker is back and its directory is accepted again.
     await smpd.federation.refresh_once()
     assert _held_version(smpd) == held.version
+
+
+async def test_rollback_protection_survives_a_restart(fed: Federation) -> None:
+    smpd = fed.nodes[0]
+    assert smpd.federation is not None and smpd.federation.held is not None
+    # A second, newer version, accepted: version N-1 is now a rollback.
+    fed.broker.app.home.publish(now=dt.datetime.now(dt.UTC))
+    await smpd.federation.refresh_once()
+    version = _held_version(smpd)
+    older = fed.broker.app.home.snapshots.history(version - 1).signed
+    await smpd.close()
+    restarted = NodeApp.open(smpd.config.home, listen="127.0.0.1:0")
+    fed.nodes[0] = restarted  # the fixture closes it
+    restarted.publish_interval_s = 3600
+    await restarted.start()
+    assert restarted.federation is not None
+    assert _held_version(restarted) == version
+    assert _peers(restarted) == {CCPD.name: True}  # applied from the file, before any fetch
+    async with fed.broker.replaced_by(older):
+        with pytest.raises(DirectoryRefusedError, match="rollback"):
+            await restarted.federation.refresh_once()
+    assert _held_version(restarted) == version
+
+
+async def test_an_expired_held_directory_refuses_every_peer_until_a_fresh_one(
+    fed: Federation, caplog: pytest.LogCaptureFixture
+) -> None:
+    smpd, ccpd = fed.nodes
+    link = smpd.federation
+    assert link is not None and link.held is not None
+    await agree(ccpd, smpd, agreement_id="ccpd-smpd-2026")  # a connection is open
+    real_clock = link.clock
+    expires = dt.datetime.fromtimestamp(link.held.expires_ms / 1000, dt.UTC)
+    link.clock = lambda: expires + dt.timedelta(seconds=1)
+    with (
+        caplog.at_level(logging.ERROR, logger="node.federation.link"),
+        pytest.raises(DirectoryRefusedError, match="expired"),
+    ):
+        await link.refresh_once()  # the broker's copy is just as old: refused too
+    assert any("every peer is refused" in r.getMessage() for r in caplog.records)
+    assert _peers(smpd) == {CCPD.name: False}
+    with pytest.raises(InactivePeerError):
+        await agree(smpd, ccpd)
+    with pytest.raises(Exception, match="not active"):
+        await agree(ccpd, smpd, agreement_id="ccpd-smpd-2027")
+    # The operator re-signs (as `accord broker serve` does before expiry) and time is
+    # back: the fresh directory restores the peers.
+    link.clock = real_clock
+    fed.broker.app.home.publish(now=dt.datetime.now(dt.UTC))
+    await link.refresh_once()
+    assert _peers(smpd) == {CCPD.name: True}
+    assert await agree(smpd, ccpd)
+
+
+async def test_broker_down_keeps_the_held_directory_and_direct_exchanges(
+    fed: Federation, caplog: pytest.LogCaptureFixture
+) -> None:
+    smpd, ccpd = fed.nodes
+    assert smpd.federation is not None
+    smpd.federation.fetch_deadline_s = 1.0
+    version = _held_version(smpd)
+    await fed.broker.stop()
+    with caplog.at_level(logging.WARNING, logger="node.federation.link"):
+        with pytest.raises(BrokerUnreachableError):
+            await smpd.federation.refresh_once()
+        with pytest.raises(BrokerUnreachableError):
+            await smpd.federation.refresh_once()
+    warnings = [r for r in caplog.records if "keeping the held directory" in r.getMessage()]
+    assert len(warnings) == 1  # once per outage, not once per refresh
+    assert smpd.federation.broker_reachable is False
+    assert _held_version(smpd) == version
+    assert _peers(smpd) == {CCPD.name: True}
+    assert await agree(smpd, ccpd)  # direct exchanges continue
+    await fed.broker.restart()
+    # Back within gRPC's reconnect backoff (at most 2 s): the usual deadline covers it.
+    smpd.federation.fetch_deadline_s = FETCH_DEADLINE_S
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="node.federation.link"):
+        await smpd.federation.refresh_once()
+    assert smpd.federation.broker_reachable is True
+    assert any("reachable again" in r.getMessage() for r in caplog.records)
+
+
+async def test_broker_witness_cosigns_and_audit_accepts_a_policy_naming_it(
+    fed: Federation, tmp_path: Path
+) -> None:
+    smpd, ccpd = fed.nodes
+    await agree(smpd, ccpd)  # something worth logging
+    smpd.heartbeat_s = 0
+    checkpoint = await smpd.publish_once()
+    assert checkpoint is not None
+    note = smpd.publisher.cosigned_note(checkpoint).decode()
+    broker_witness = fed.broker.app.witness.signer.verifier.name
+    assert f"\u2014 {broker_witness} " in note
+    assert f"\u2014 accord/{CCPD.name}/witness " in note
+    # The broker holds what it cosigned: a size, a root, signatures (no plate, no label).
+    held = fed.broker.app.witness.held(f"accord/{SMPD.name}/ledger")
+    assert held is not None and held.size == checkpoint.size
+    # A second round extends it with a consistency proof.
+    await agree(smpd, ccpd, agreement_id="smpd-ccpd-2027")
+    second = await smpd.publish_once()
+    assert second is not None and second.size > checkpoint.size
+    assert f"\u2014 {broker_witness} " in smpd.publisher.cosigned_note(second).decode()
+    assert fed.broker.app.witness.held(f"accord/{SMPD.name}/ledger").size == second.size  # type: ignore[union-attr]
+
+    out = tmp_path / "smpd-tiles"
+    await export_ledger(smpd.config.home, out)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(audit_policy_text(smpd.config.home, quorum=2))
+    assert fed.broker.app.witness.signer.verifier.vkey() in policy.read_text()
+    result = accord("audit", "verify", "--policy", str(policy), "--log", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert broker_witness in result.stdout
+    # The broker alone as the quorum.
+    only_broker = tmp_path / "broker-only.toml"
+    log_key = smpd.publisher.signer.verifier.vkey()
+    broker_vkey = fed.broker.app.witness.signer.verifier.vkey()
+    only_broker.write_text(f'log = "{log_key}"\nwitnesses = ["{broker_vkey}"]\nquorum = 1\n')
+    result = accord("audit", "verify", "--policy", str(only_broker), "--log", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+async def test_the_broker_refuses_to_cosign_a_removed_members_log(fed: Federation) -> None:
+    smpd, _ = fed.nodes
+    remove_member(fed.broker.app.home, SMPD.name, now=dt.datetime.now(dt.UTC))
+    smpd.heartbeat_s = 0
+    checkpoint = await smpd.publish_once()
+    assert checkpoint is not None
+    note = smpd.publisher.cosigned_note(checkpoint).decode()
+    assert fed.broker.app.witness.signer.verifier.name not in note
+    assert fed.broker.app.witness.held(f"accord/{SMPD.name}/ledger") is None
