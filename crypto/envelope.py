@@ -41,8 +41,10 @@ from crypto.sign import SIGNATURE_SIZE, sign, verify
 ENVELOPE_DOMAIN = "accord/relay-envelope/v1"
 ENVELOPE_ID_SIZE = 16
 MAX_NAME_BYTES = 255
-#: Largest payload an envelope carries: the node's own gRPC message limit.
-MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
+#: gRPC message limit of nodes and broker: a whole envelope must fit in one message.
+TRANSPORT_LIMIT_BYTES = 4 * 1024 * 1024
+#: Largest payload an envelope carries: the transport limit less room for the envelope.
+MAX_PAYLOAD_BYTES = TRANSPORT_LIMIT_BYTES - 8 * 1024
 #: libsodium's sealed box overhead (ephemeral public key and MAC).
 SEAL_OVERHEAD = 48
 _MAX_HEADER = 1 + MAX_NAME_BYTES + 1 + MAX_NAME_BYTES + ENVELOPE_ID_SIZE + 1 + ENVELOPE_ID_SIZE

@@ -12,7 +12,9 @@ from nacl.signing import SigningKey
 from crypto.envelope import (
     ENVELOPE_ID_SIZE,
     MAX_CIPHERTEXT_BYTES,
+    MAX_ENVELOPE_BYTES,
     MAX_PAYLOAD_BYTES,
+    TRANSPORT_LIMIT_BYTES,
     Envelope,
     EnvelopeReplayError,
     EnvelopeSizeError,
@@ -176,6 +178,8 @@ def test_size_limits(alice: Party, bob: Party) -> None:
     with pytest.raises(EnvelopeSizeError):
         open_as(bob, big, alice)
     assert len(seal_to(alice, bob, bytes(MAX_PAYLOAD_BYTES)).ciphertext) <= MAX_CIPHERTEXT_BYTES
+    # Any well-formed envelope fits in one gRPC message of the nodes' and broker's limit.
+    assert MAX_ENVELOPE_BYTES <= TRANSPORT_LIMIT_BYTES
 
 
 @pytest.mark.parametrize(
