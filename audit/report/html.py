@@ -112,6 +112,11 @@ def _e(value: Any) -> str:
     return escape(str(value))
 
 
+def _when(iso: str) -> str:
+    """``2027-01-01T00:00:00Z`` as ``2027-01-01 00:00:00`` (the page says UTC once)."""
+    return _e(iso.replace("T", " ").removesuffix("Z"))
+
+
 def _ledgers(doc: Json) -> str:
     led = doc["ledgers"]
     rows = []
@@ -363,11 +368,7 @@ def render(doc: Json) -> str:
             f'<p class="alert" role="alert"><b>{len(excluded)} ledger(s) failed verification '
             f"and are not counted:</b> {names}. See <a href=#ledgers>Ledgers</a>.</p>"
         )
-    span = (
-        f"{_e(period['from']).replace('T', ' ')} to {_e(period['to']).replace('T', ' ')}"
-        if period["from"]
-        else "no entries"
-    )
+    span = f"{_when(period['from'])} to {_when(period['to'])}" if period["from"] else "no entries"
     return "".join(
         [
             "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>",
