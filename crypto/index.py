@@ -3,10 +3,15 @@
 The responder B holds a VOPRF key per (agreement, epoch). For a read of plate ``p`` it
 computes the OPRF output ``y = F(k, p)`` itself, and emits an entry::
 
-    tag      = HMAC-SHA256(y, "accord/index/v1/tag")            never leaves B
-    label_k  = HMAC-SHA256(y, "accord/index/v1/label")
-    entry_id = HMAC-SHA256(tag, scope || j)[:16]                 j = j-th read of p in scope
-    label    = ChaCha20-Poly1305(HMAC(label_k, entry_id), nonce=0, ad=scope||entry_id, detail)
+    tag || label_k = BLAKE2b-512(key = y, person = "accord/idx2/keys")      never leave B
+    entry_id       = BLAKE2b-128(key = tag, person = "accord/idx2/id", scope || j)
+    label          = ChaCha20-Poly1305(key, nonce = 0, ad = scope || entry_id, detail)
+      where key    = BLAKE2b-256(key = label_k, person = "accord/idx2/lbl", entry_id)
+
+and ``j`` counts the earlier reads of ``p`` in the scope. Keyed BLAKE2b (RFC 7693) is the
+PRF throughout, domain-separated by its personalisation (the construction of libsodium's
+``crypto_kdf``): as a PRF it is as strong as the HMAC-SHA256 of the first version of
+this index, at a third of the cost per call, and the indexer makes three calls per read.
 
 Entries of the same plate are unlinkable without ``y`` (each has a fresh id), and only a
 party that learnt ``y`` through an interactive, rate-limited, logged OPRF evaluation can
@@ -20,7 +25,6 @@ replicated entry of that epoch becomes unmatchable and unreadable, by anyone.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import struct
 from dataclasses import dataclass
 
@@ -31,9 +35,10 @@ from crypto.errors import LabelError
 
 ENTRY_ID_SIZE = 16
 LABEL_OVERHEAD = 16
-_TAG_INFO = b"accord/index/v1/tag"
-_LABEL_INFO = b"accord/index/v1/label"
-_ID_DOMAIN = b"accord/index/v1/id"
+#: BLAKE2b personalisations (at most 16 bytes): one per derived value.
+_KEYS_PERSON = b"accord/idx2/keys"
+_ID_PERSON = b"accord/idx2/id"
+_LABEL_PERSON = b"accord/idx2/lbl"
 _NONCE = bytes(12)
 _MAX_SCOPE = 255
 
@@ -64,18 +69,20 @@ class MatchKey:
 
     @classmethod
     def from_oprf_output(cls, output: bytes) -> MatchKey:
-        return cls(
-            tag=hmac.digest(output, _TAG_INFO, hashlib.sha256),
-            label_key=hmac.digest(output, _LABEL_INFO, hashlib.sha256),
-        )
+        keys = hashlib.blake2b(key=output, digest_size=64, person=_KEYS_PERSON).digest()
+        return cls(tag=keys[:32], label_key=keys[32:])
 
     def entry_id(self, scope_bytes: bytes, occurrence: int) -> bytes:
         """The id of the ``occurrence``-th entry of this plate in the scope."""
-        msg = _ID_DOMAIN + scope_bytes + struct.pack(">I", occurrence)
-        return hmac.digest(self.tag, msg, hashlib.sha256)[:ENTRY_ID_SIZE]
+        msg = scope_bytes + occurrence.to_bytes(4, "big")
+        return hashlib.blake2b(
+            msg, key=self.tag, digest_size=ENTRY_ID_SIZE, person=_ID_PERSON
+        ).digest()
 
     def _entry_key(self, entry_id: bytes) -> bytes:
-        return hmac.digest(self.label_key, entry_id, hashlib.sha256)
+        return hashlib.blake2b(
+            entry_id, key=self.label_key, digest_size=32, person=_LABEL_PERSON
+        ).digest()
 
     def seal_label(self, scope_bytes: bytes, entry_id: bytes, detail: bytes) -> bytes:
         """Encrypt ``detail`` (already padded by the caller) for this entry."""

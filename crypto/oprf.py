@@ -41,7 +41,7 @@ from crypto.errors import (
     OprfInputError,
     OprfVerifyError,
 )
-from crypto.ristretto import Ristretto255, check_scalar, default_backend
+from crypto.ristretto import IDENTITY, Ristretto255, check_scalar, default_backend
 
 SUITE = "ristretto255-SHA512"
 ELEMENT_SIZE = 32
@@ -111,14 +111,23 @@ def _framed(*parts: bytes) -> bytes:
     return b"".join(_i2osp2(len(p)) + p for p in parts)
 
 
+#: SHA-512 having absorbed ``Z_pad`` (one whole 128-byte block): every
+#: ``expand_message_xmd`` starts from a copy of it instead of hashing the block again.
+_Z_PAD_SHA512 = hashlib.sha512(bytes(128))
+
+
 def expand_message_xmd(msg: bytes, dst: bytes, length: int) -> bytes:
     """RFC 9380 5.3.1 ``expand_message_xmd`` with SHA-512 (b = 64, s = 128 bytes)."""
     ell = -(-length // 64)
     if not 1 <= length <= 65535 or ell > 255 or len(dst) > 255:
         raise OprfInputError("expand_message_xmd: length or DST out of range")
     dst_prime = dst + bytes([len(dst)])
-    b0 = hashlib.sha512(bytes(128) + msg + _i2osp2(length) + b"\x00" + dst_prime).digest()
+    h = _Z_PAD_SHA512.copy()
+    h.update(msg + _i2osp2(length) + b"\x00" + dst_prime)
+    b0 = h.digest()
     blocks = [hashlib.sha512(b0 + b"\x01" + dst_prime).digest()]
+    if ell == 1:  # every use in this suite: one block, no XOR chain
+        return blocks[0][:length]
     b0_int = int.from_bytes(b0, "big")
     for i in range(2, ell + 1):
         mixed = (b0_int ^ int.from_bytes(blocks[-1], "big")).to_bytes(64, "big")
@@ -425,7 +434,9 @@ def _proof_scalars(proof: bytes) -> tuple[bytes, bytes]:
 
 def _input_element(g: Ristretto255, input: bytes, mode: Mode) -> bytes:
     element = hash_to_group(input, mode=mode, backend=g)
-    if not g.is_valid(element):  # the identity: RFC 9497 InvalidInputError
+    # The one-way map always yields a canonical encoding: only the identity is left to
+    # refuse (RFC 9497 InvalidInputError), and that is a comparison, not a decoding.
+    if element == IDENTITY:
         raise OprfInputError("input hashes to the identity element")
     return element
 

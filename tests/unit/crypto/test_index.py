@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import os
 
+import nacl.bindings
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -54,3 +56,22 @@ def test_scope_validation() -> None:
         IndexScope("", 1).encode()
     with pytest.raises(ValueError, match="invalid index scope"):
         IndexScope("a", -1).encode()
+
+
+def _libsodium_blake2b(data: bytes, key: bytes, size: int, person: bytes) -> bytes:
+    return nacl.bindings.crypto_generichash_blake2b_salt_personal(
+        data, digest_size=size, key=key, person=person.ljust(16, b"\0")
+    )
+
+
+def test_derivation_is_keyed_blake2b_as_documented() -> None:
+    """The module's formulas, recomputed with libsodium's BLAKE2b (another implementation)."""
+    y = bytes(range(64))
+    keys = _libsodium_blake2b(b"", y, 64, b"accord/idx2/keys")
+    match = MatchKey.from_oprf_output(y)
+    assert (match.tag, match.label_key) == (keys[:32], keys[32:])
+    eid = _libsodium_blake2b(SCOPE + (5).to_bytes(4, "big"), keys[:32], 16, b"accord/idx2/id")
+    assert match.entry_id(SCOPE, 5) == eid
+    entry = make_entry(match, SCOPE, 5, b"detail")
+    aead_key = _libsodium_blake2b(eid, keys[32:], 32, b"accord/idx2/lbl")
+    assert entry.label == ChaCha20Poly1305(aead_key).encrypt(bytes(12), b"detail", SCOPE + eid)

@@ -68,6 +68,44 @@ def test_labels_have_one_size_per_level_and_only_their_fields(detail: LabelDetai
         assert opened["lat"] == "34.00943"
 
 
+def _reference_label(f: ReadFacts, detail: LabelDetail) -> bytes:
+    """What a label held before it was written by hand: the dict through ``json.dumps``."""
+    short = {k: v if len(v) <= 48 else v[:47] + "~" for k, v in
+             {"city": f.city, "camera": f.camera, "image": f.image}.items()}  # fmt: skip
+    t = f.time.astimezone(dt.UTC)
+    obj: dict[str, str] = {}
+    if detail is not LabelDetail.HIT_ONLY:
+        obj |= {"day": t.strftime("%Y-%m-%d"), "city": short["city"]}
+    if detail in (LabelDetail.TIME_CAMERA_PLACE, LabelDetail.IMAGE_REFERENCE):
+        obj |= {"time": t.strftime("%Y-%m-%dT%H:%M:%SZ"), "camera": short["camera"],
+                "lat": f"{f.lat:.5f}", "lon": f"{f.lon:.5f}"}  # fmt: skip
+    if detail is LabelDetail.IMAGE_REFERENCE:
+        obj["image"] = short["image"]
+    body = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return body.ljust(SIZES[detail], b" ")
+
+
+@given(
+    # Up to 12 characters of any script, quotes and backslashes included (control
+    # characters escape to six bytes each and could not fit the padded size).
+    text=st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=12),
+    when=st.datetimes(
+        min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1),
+        timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=-8))]),
+    ),
+    lat=st.floats(-90, 90),
+    lon=st.floats(-180, 180),
+    detail=st.sampled_from(list(LabelDetail)),
+)  # fmt: skip
+def test_labels_are_the_json_of_their_fields(
+    text: str, when: dt.datetime, lat: float, lon: float, detail: LabelDetail
+) -> None:
+    f = facts(time=when, city=text, camera=text[::-1], image="accord:n/" + text, lat=lat, lon=lon)
+    made = label_detail(f, detail)
+    assert made == _reference_label(f, detail)
+    assert len(made) == SIZES[detail]
+
+
 def body(**overrides: object) -> HitQueryBody:
     fields: dict[str, object] = {
         "request_id": RequestId("r-1"),
