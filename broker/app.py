@@ -26,6 +26,7 @@ from accord.v1 import broker_pb2_grpc, ledger_pb2_grpc
 from broker.directory_service import BrokerWitnessServicer, DirectoryServicer
 from broker.home import WITNESS_DIR, BrokerHome
 from broker.keys import broker_tls_name
+from broker.relay_service import relay_service
 from broker.server import BrokerServer
 from broker.snapshots import Snapshot
 from broker.witness import BrokerWitness
@@ -85,6 +86,7 @@ class BrokerApp:
             ledger_pb2_grpc.add_WitnessServiceServicer_to_server,
             BrokerWitnessServicer(witness),
         )
+        server.add_service(*relay_service(members))
         return app
 
     @property

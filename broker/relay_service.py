@@ -263,9 +263,15 @@ class RelayServicer(broker_pb2_grpc.RelayServiceServicer):
         return envelope
 
 
-def add_relay_service(servicer: RelayServicer, server: grpc.aio.Server) -> None:
-    """Mount the relay on the broker's gRPC server."""
-    broker_pb2_grpc.add_RelayServiceServicer_to_server(servicer, server)
-
-
 RELAY_SERVICE_NAME = "accord.v1.RelayService"
+
+
+def relay_service(
+    members: Callable[[], Sequence[Member]],
+) -> tuple[str, Callable[[Any, grpc.aio.Server], None], RelayServicer]:
+    """The relay, ready for ``BrokerServer.add_service(*relay_service(members))``."""
+    return (
+        RELAY_SERVICE_NAME,
+        broker_pb2_grpc.add_RelayServiceServicer_to_server,
+        RelayServicer(DirectoryMembers(members)),
+    )

@@ -47,6 +47,7 @@ from node.ledger.witness import Witness
 from node.peer_card import read_peer_card
 from node.policy import PolicyEngine
 from node.policy.profile import LegalProfile
+from node.relay.node_relay import NodeRelay, federated_relay
 from node.retention.holds import HoldDesk
 from node.retention.purge import Purger, purge_hourly
 from node.retention.settings import load_settings
@@ -132,6 +133,9 @@ class NodeApp:
     #: The federation directory link, when ``[federation]`` is configured (its peers then
     #: come only from the broker's signed directory).
     federation: FederationLink | None = None
+    #: The broker relay of a federated node (set by :meth:`start`): routes calls to
+    #: relay-only peers, and keeps this node reachable while it is relay-only itself.
+    relay: NodeRelay | None = None
 
     @classmethod
     def open(cls, home: Path, *, listen: str | None = None) -> NodeApp:
@@ -310,10 +314,20 @@ class NodeApp:
         )
         if self.federation is not None:
             self._tasks.append(asyncio.create_task(self.federation.run(), name="federation"))
+            self.relay = federated_relay(
+                own_name=self.config.name,
+                keys=self.keys,
+                federation=self.federation,
+                sessions=self.sessions,
+            )
+            self.relay.start(self.services, self.server.peers)
         return port
 
     def peer_channel(self, peer: Peer) -> grpc.aio.Channel:
-        """A (cached) mutual-TLS channel to an active peer."""
+        """A (cached) mutual-TLS channel to an active peer, or one through the broker's
+        relay to a peer the directory lists as relay-only."""
+        if self.relay is not None and self.relay.routes_through_relay(peer):
+            return self.relay.channel_for(peer)
         channel = self._channels.get(peer.name)
         if channel is None:
             channel = peer_channel(
@@ -383,6 +397,8 @@ class NodeApp:
         for channel in self._channels.values():
             await channel.close()
         self._channels.clear()
+        if self.relay is not None:
+            await self.relay.close()
         if self.federation is not None:
             await self.federation.close()
         await self.ledger.close()
