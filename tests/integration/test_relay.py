@@ -263,3 +263,33 @@ async def test_the_broker_never_holds_or_forwards_a_plate(
         for plate, forms in needles.items():
             leaked = [f for f in forms if f in blob]
             assert not leaked, f"{where} holds a form of {plate}: {leaked[:3]}"
+
+
+async def test_alerts_arrive_from_a_relay_only_peer(tmp_path: Path) -> None:
+    """The index stream through the relay is a long poll; alerts still arrive as they
+    happen, for earlier reads and for new ones."""
+    from node.exchange.alerts import WatchedPlate
+    from node.policy.agreement import QueryKind
+
+    async with relay_federation(tmp_path, [SMPD, CCPD], relay_only={CCPD.name}) as fed:
+        smpd, ccpd = fed.node(SMPD.name), fed.node(CCPD.name)
+        smpd.hotlist_override = [WatchedPlate("7QRS482", "ncic", "24-00123", "stolen-vehicle")]
+        smpd.alerts.poll_s = 0.2
+        now = dt.datetime.now(dt.UTC)
+        add_reads(ccpd, ["7QRS482", "5XYZ999"], at=now - dt.timedelta(minutes=10))
+        with smpd.alerts.subscription() as queue:
+            await agree(
+                smpd,
+                ccpd,
+                query_kinds=frozenset(
+                    {QueryKind.HIT_QUERY, QueryKind.INDEX_STREAM, QueryKind.ALERTS}
+                ),
+                alert_categories=frozenset({"stolen-vehicle"}),
+            )
+            smpd.alerts.wake()
+            earlier = await asyncio.wait_for(queue.get(), 60)
+            assert (earlier.plate, earlier.peer) == ("7QRS482", CCPD.name)
+            add_reads(ccpd, ["9OTH999", "7QRS482"], at=now - dt.timedelta(minutes=1))
+            live = await asyncio.wait_for(queue.get(), 60)
+            assert live.plate == "7QRS482"
+            assert live.detail["time"] != earlier.detail["time"]
