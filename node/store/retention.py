@@ -21,6 +21,7 @@ from node.ids import Epoch
 from node.store.db import insert_ignoring_duplicates, translate_errors
 from node.store.epochs import DataClass, DataEpochRepository
 from node.store.models import (
+    CaseHoldRow,
     HeldReadRow,
     HotlistEntryRow,
     IndexEntryRow,
@@ -256,6 +257,10 @@ class RetentionRepository:
             )
         if data_class is DataClass.HELD_READS:
             stmts.append(delete(HeldReadRow).where(HeldReadRow.hold_id == epoch))
+            # The hold's record stays (its case, approver and dates); its plate tag goes.
+            stmts.append(
+                update(CaseHoldRow).where(CaseHoldRow.id == epoch).values(plate_lookup=None)
+            )
         if data_class is DataClass.QUERY_RECORDS:
             stmts.append(delete(QueryUsageRow).where(QueryUsageRow.day == epoch))
             stmts.append(delete(SeenRequestRow).where(_seen_in(epoch)))

@@ -26,7 +26,7 @@ from node.store.db import session_scope, sqlite_path
 from node.store.epochs import DataClass, DataEpochRepository
 from node.store.holds import HoldRepository
 from node.store.ledger import LedgerRepository
-from node.store.models import HeldReadRow, ReadRow
+from node.store.models import CaseHoldRow, HeldReadRow, ReadRow
 from tests.support.federation import NodeSpec, add_reads, federation
 
 HELD, OTHER = "7QRS482", "8ABC123"
@@ -130,6 +130,7 @@ async def test_a_held_read_survives_its_days_purge_and_goes_when_the_hold_expire
     with session_scope(node.sessions) as s:
         assert held_reads(s, hold.id) == []
         assert HoldRepository(s).key(hold.id) is None
+        assert s.scalars(select(CaseHoldRow.plate_lookup)).one() is None
     on_disk = _on_disk(node)
     assert copy not in on_disk and hold_key not in on_disk
     deleted = [
