@@ -227,11 +227,16 @@ class ReplayGuard:
     forgotten and the guard's floor rises to that clock, so anything not newer than the
     floor is refused from then on (a forgotten id can never be replayed). A flood
     therefore narrows the window; it never opens it.
+
+    The memory is not persisted: a recipient that restarts MUST pass its start time as
+    ``not_before_ms``, so that nothing sealed before it (and possibly admitted by its
+    previous run) is admitted again.
     """
 
     window_ms: int = 5 * 60 * 1000
     skew_ms: int = 60 * 1000
     capacity: int = 100_000
+    not_before_ms: int = -1
     _seen: dict[tuple[str, bytes], int] = field(default_factory=dict)
     _by_time: list[tuple[int, str, bytes]] = field(default_factory=list)
     _floor_ms: int = -1
@@ -239,6 +244,7 @@ class ReplayGuard:
     def __post_init__(self) -> None:
         if self.window_ms <= 0 or self.skew_ms < 0 or self.capacity <= 0:
             raise ValueError("window and capacity must be positive, skew not negative")
+        self._floor_ms = self.not_before_ms
 
     def admit(self, opened: OpenedEnvelope, *, now_ms: int) -> None:
         """Remember ``opened`` or raise :class:`EnvelopeReplayError`."""

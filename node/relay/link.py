@@ -85,7 +85,8 @@ class RelayLink:
         self._peer_named = peer_named
         self._dispatcher = dispatcher
         self._clock_ms = clock_ms
-        self._replays = ReplayGuard()
+        # Nothing sealed before this run can be admitted again after a restart.
+        self._replays = ReplayGuard(not_before_ms=clock_ms())
         self._slots = asyncio.Semaphore(CONCURRENT_CALLS)
         self.heartbeat_s = heartbeat_s
         self.backoff_initial_s = backoff_initial_s

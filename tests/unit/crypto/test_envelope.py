@@ -262,6 +262,13 @@ def test_a_full_replay_guard_narrows_its_window_and_never_readmits() -> None:
     guard.admit(opened(sent_ms=NOW_MS + 9), now_ms=NOW_MS + 10)
 
 
+def test_a_restarted_guard_admits_nothing_sealed_before_it_started() -> None:
+    guard = ReplayGuard(not_before_ms=NOW_MS)
+    with pytest.raises(EnvelopeReplayError, match="older than"):
+        guard.admit(opened(sent_ms=NOW_MS - 1), now_ms=NOW_MS + 1)
+    guard.admit(opened(sent_ms=NOW_MS + 1), now_ms=NOW_MS + 1)
+
+
 def test_the_replay_guard_refuses_nonsense_settings() -> None:
     with pytest.raises(ValueError, match="positive"):
         ReplayGuard(capacity=0)
