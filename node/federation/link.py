@@ -95,8 +95,7 @@ class FederationLink:
         held = load_held(home, settings.operator_key)
         self._signed: SignedDirectory | None = held[0] if held else None
         self._held: Directory | None = held[1] if held else None
-        #: ``None`` until the first fetch; then whether the last fetch reached the broker.
-        self.broker_reachable: bool | None = None
+        self._reachable: bool | None = None
         self._applied_valid: bool | None = None
         # accept() and apply() run in worker threads; one at a time, so two fetches that
         # overlap can never store an older version over a newer one.
@@ -108,6 +107,11 @@ class FederationLink:
     def held(self) -> Directory | None:
         """The directory held, expired or not (``None`` before the first one)."""
         return self._held
+
+    @property
+    def broker_reachable(self) -> bool | None:
+        """``None`` before the first fetch; then whether the last fetch reached the broker."""
+        return self._reachable
 
     def valid_directory(self) -> Directory | None:
         """The held directory if it has not expired, else ``None`` (fail closed)."""
@@ -231,7 +235,7 @@ class FederationLink:
                 self.channel(), known_version=known, deadline_s=self.fetch_deadline_s
             )
         except BrokerUnreachableError as e:
-            if self.broker_reachable is not False:
+            if self._reachable is not False:
                 log.warning(
                     "%s; keeping the held directory (%s) and direct exchanges continue",
                     e,
@@ -239,12 +243,12 @@ class FederationLink:
                     if self._held is None
                     else f"version {self._held.version}, expires {_when(self._held.expires_ms)}",
                 )
-            self.broker_reachable = False
+            self._reachable = False
             await asyncio.to_thread(self.apply)
             raise
-        if self.broker_reachable is False:
+        if self._reachable is False:
             log.warning("broker %s is reachable again", self.settings.broker)
-        self.broker_reachable = True
+        self._reachable = True
         try:
             await asyncio.to_thread(self.accept, offered)
         finally:
