@@ -128,7 +128,11 @@ async def fed(tmp_path: Path) -> AsyncIterator[Federation]:
         add_reads(ccpd, ["7QRS482", "8ABC123"], at=now - dt.timedelta(minutes=30))
         await agree(smpd, ccpd)
         await ccpd.indexer.run_once()
-        ask = {"peers": ["culver-city-pd"], "case_number": "24-00123", "user": "officer-17"}
+        ask: dict[str, Any] = {
+            "peers": ["culver-city-pd"],
+            "case_number": "24-00123",
+            "user": "officer-17",
+        }
         for plates in (["7QRS482"], ["4NOPE00", "8ABC123"]):
             outcome = await smpd.queries.query_hits(
                 plates=plates, purpose="stolen-vehicle", days=7, **ask
