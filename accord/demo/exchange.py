@@ -12,10 +12,11 @@ from rich.console import Console
 from rich.table import Table
 
 from accord.demo.cities import FEDERAL
+from accord.demo.federation import DemoBroker, admit, fetch_directory, free_port, join, remove
 from accord.demo.reads import OF_INTEREST, STOLEN, cameras, synthetic_reads
 from accord.demo.steps import StepLog
 from accord.demo.video import ingest_clip, render_clip
-from node.app import NodeApp, add_peer_from_files, own_card_paths, set_peer_active
+from node.app import NodeApp
 from node.exchange.agreement_terms import AgreementTerms
 from node.exchange.alerts import Alert
 from node.exchange.asking import QueryOutcome
@@ -240,6 +241,7 @@ async def run_exchange(
     now: dt.datetime,
     console: Console,
     learned: Learned,
+    broker: DemoBroker | None,
 ) -> None:
     """Agreements, indexing, an alert, an ad-hoc query and two refusals."""
     smpd, ccpd, lapd = apps[SMPD], apps[CCPD], apps[LAPD]
@@ -296,7 +298,7 @@ async def run_exchange(
             return await agree(r, p, t)
 
         await log.run(f"agreement {t.agreement_id}", sign)
-    await _federal_refused(log, ccpd, homes, base, now)
+    await _federal_refused(log, ccpd, broker, base, now)
     for name, app in apps.items():
 
         async def index(app: NodeApp = app) -> str:
@@ -328,11 +330,15 @@ async def run_exchange(
 
 
 async def _federal_refused(
-    log: StepLog, ccpd: NodeApp, homes: dict[str, Path], base: Path, now: dt.datetime
+    log: StepLog, ccpd: NodeApp, broker: DemoBroker | None, base: Path, now: dt.datetime
 ) -> None:
-    """A federal agency, pinned by Culver City, asks for an agreement: SB 34 refuses."""
+    """A federal agency, admitted to the federation, asks Culver City for an agreement:
+    California SB 34 refuses it. Then the operator removes it, and Culver City refuses
+    its calls from the next directory refresh on."""
     home = base / FEDERAL.name
     federal: NodeApp | None = None
+    if broker is None:
+        return
     try:
 
         async def start() -> str:
@@ -346,15 +352,17 @@ async def _federal_refused(
                 legal_profile="baseline",
                 now=now,
             )
-            federal = NodeApp.open(home, listen="127.0.0.1:0")
-            port = await federal.start()
-            for me, other, endpoint in (
-                (home, homes[CCPD], f"127.0.0.1:{ccpd.server.port}"),
-                (homes[CCPD], home, f"127.0.0.1:{port}"),
-            ):
-                cert, card = own_card_paths(other)
-                add_peer_from_files(me, cert_path=cert, keys_path=card, endpoint=endpoint, now=now)
-            return f"{FEDERAL.label} ({FEDERAL.kind}) serving on 127.0.0.1:{port}"
+            join(home, broker)
+            port = free_port()
+            version = admit(broker, FEDERAL, home, f"127.0.0.1:{port}", now)
+            federal = NodeApp.open(home, listen=f"127.0.0.1:{port}")
+            await federal.start()
+            await fetch_directory(ccpd)
+            await fetch_directory(federal)
+            return (
+                f"{FEDERAL.label} ({FEDERAL.kind}) serving on 127.0.0.1:{port}, "
+                f"admitted in directory version {version}"
+            )
 
         if await log.run(f"start {FEDERAL.name}", start) and federal is not None:
             node = federal
@@ -366,5 +374,9 @@ async def _federal_refused(
     finally:
         if federal is not None:
             await federal.close()
-            # Culver City stops trusting it: its calls, and witness requests to it, end.
-            set_peer_active(homes[CCPD], FEDERAL.name, False, now=now)
+
+            async def removed() -> str:
+                version = remove(broker, FEDERAL.name, now)
+                return f"directory version {version}; {CCPD}: " + await fetch_directory(ccpd)
+
+            await log.run(f"the operator removes {FEDERAL.name}", removed)

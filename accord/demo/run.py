@@ -17,8 +17,17 @@ from rich.table import Table
 
 from accord.demo.cities import CITIES, City
 from accord.demo.exchange import Learned, run_exchange
+from accord.demo.federation import (
+    FEDERATION,
+    DemoBroker,
+    admit,
+    fetch_directory,
+    free_port,
+    join,
+    start_broker,
+)
 from accord.demo.steps import StepLog
-from node.app import NodeApp, add_peer_from_files, own_card_paths
+from node.app import NodeApp, own_card_paths
 from node.home import init_node_home
 from node.rpc.client import check_health, peer_channel
 
@@ -35,38 +44,57 @@ async def run_demo(base: Path, *, keep: bool, console: Console) -> int:
     base.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before anything runs
     homes: dict[str, Path] = {c.name: base / c.name for c in CITIES}
 
-    for city in CITIES:
-        await log.run(f"create node {city.name}", _init(city, homes[city.name], now))
-
+    broker: DemoBroker | None = None
     apps: dict[str, NodeApp] = {}
     ports: dict[str, int] = {}
     try:
+
+        async def operator() -> str:
+            nonlocal broker
+            broker = await start_broker(base / "broker", now)
+            key = broker.app.home.keys.operator_public_hex
+            return (
+                f"federation {FEDERATION}: signed directory, relay and witness on "
+                f"127.0.0.1:{broker.port}; operator key {key[:16]}..."
+            )
+
+        await log.run("start the federation broker", operator)
         for city in CITIES:
-            if not (homes[city.name] / "accord.toml").exists():
+            await log.run(f"create node {city.name}", _init(city, homes[city.name], now, broker))
+
+        # Members are admitted before they start, as in a real federation (the operator
+        # lists an agency's endpoint before it goes live), so their first checkpoint
+        # already finds the broker's witness willing.
+        for city in CITIES:
+            if broker is None or not (homes[city.name] / "accord.toml").exists():
+                continue
+
+            async def member(city: City = city, b: DemoBroker = broker) -> str:
+                ports[city.name] = free_port()
+                endpoint = f"127.0.0.1:{ports[city.name]}"
+                version = admit(b, city, homes[city.name], endpoint, now)
+                return f"admitted at {endpoint}; directory version {version}"
+
+            await log.run(f"the operator admits {city.name}", member)
+
+        for city in CITIES:
+            if city.name not in ports:
                 continue
 
             async def start(city: City = city) -> str:
-                app = NodeApp.open(homes[city.name], listen="127.0.0.1:0")
-                ports[city.name] = await app.start()
+                app = NodeApp.open(homes[city.name], listen=f"127.0.0.1:{ports[city.name]}")
+                await app.start()
                 apps[city.name] = app
                 return f"{city.label} serving mutual TLS on 127.0.0.1:{ports[city.name]}"
 
             await log.run(f"start {city.name}", start)
 
-        for a, b in itertools.permutations(apps, 2):
+        for name, app in apps.items():
 
-            async def pin(a: str = a, b: str = b) -> str:
-                cert, card = own_card_paths(homes[b])
-                peer = add_peer_from_files(
-                    homes[a],
-                    cert_path=cert,
-                    keys_path=card,
-                    endpoint=f"127.0.0.1:{ports[b]}",
-                    now=now,
-                )
-                return f"{a} pins {b}'s certificate sha256 {peer.cert_sha256[:16]}..."
+            async def fetch(app: NodeApp = app) -> str:
+                return await fetch_directory(app)
 
-            await log.run(f"{a} adds peer {b}", pin)
+            await log.run(f"{name} fetches the directory", fetch)
 
         for a, b in itertools.permutations(apps, 2):
 
@@ -86,16 +114,16 @@ async def run_demo(base: Path, *, keep: bool, console: Console) -> int:
 
         learned = Learned()
         if len(apps) == len(CITIES):
-            await run_exchange(log, apps, homes, base, now, console, learned)
+            await run_exchange(log, apps, homes, base, now, console, learned, broker)
 
         for name, app in apps.items():
 
             async def cosign(name: str = name, app: NodeApp = app) -> str:
                 await app.recorder.record(
                     "admin.action",
-                    action="demo.peers-pinned",
+                    action="demo.federation-joined",
                     actor=app.recorder.actor("demo-admin"),
-                    detail="pinned the certificates of the other demo cities",
+                    detail=f"peers from the signed directory of {FEDERATION}",
                 )
                 app.heartbeat_s = 0  # sign now, even if the background round just did
                 cp = await app.publish_once()
@@ -108,7 +136,7 @@ async def run_demo(base: Path, *, keep: bool, console: Console) -> int:
                 ]
                 return f"checkpoint of size {cp.size} cosigned by {', '.join(cosigners)}"
 
-            await log.run(f"{name}'s ledger is witnessed by its peers", cosign)
+            await log.run(f"{name}'s ledger is witnessed by its peers and the broker", cosign)
 
         for name, app in apps.items():
 
@@ -125,7 +153,7 @@ async def run_demo(base: Path, *, keep: bool, console: Console) -> int:
                 )
                 vkey = app.publisher.signer.verifier.vkey()
                 (base / name / "ledger.vkey").write_text(vkey + "\n")
-                policy_text = audit_policy_text(homes[name], quorum=len(apps) - 1)
+                policy_text = audit_policy_text(homes[name], quorum=len(apps))
                 (base / name / "audit-policy.toml").write_text(policy_text)
                 report = verify_log(DirectorySource(out), parse_policy(policy_text))
                 return (
@@ -144,11 +172,17 @@ async def run_demo(base: Path, *, keep: bool, console: Console) -> int:
     finally:
         for app in apps.values():
             await app.close()
+        if broker is not None:
+            await broker.app.close()
     return log.failed
 
 
-def _init(city: City, home: Path, now: dt.datetime) -> Callable[[], Awaitable[str]]:
+def _init(
+    city: City, home: Path, now: dt.datetime, broker: DemoBroker | None
+) -> Callable[[], Awaitable[str]]:
     async def action() -> str:
+        if broker is None:
+            raise RuntimeError("no broker to join")
         config, _ = init_node_home(
             home,
             name=city.name,
@@ -157,7 +191,11 @@ def _init(city: City, home: Path, now: dt.datetime) -> Callable[[], Awaitable[st
             kind=city.kind,
             now=now,
         )
-        return f"{city.label} ({config.ori}, {config.jurisdiction}, profile {config.legal_profile})"
+        join(home, broker)
+        return (
+            f"{city.label} ({config.ori}, {config.jurisdiction}, profile "
+            f"{config.legal_profile}), joined {FEDERATION}"
+        )
 
     return action
 
