@@ -172,14 +172,16 @@ def check_queries(facts: Facts) -> list[Finding]:
     """The term codes for answered queries, ``query.without_agreement``, and
     ``query.refusal_rule_mismatch`` for refusals."""
     out: list[Finding] = []
-    used: dict[tuple[str, str, int], int] = {}  # (responder, agreement hash, day) -> plates
+    # (responder, agreement id, UTC day) -> plates answered: the node counts by agreement
+    # id, whatever the version, so this does too.
+    used: dict[tuple[str, str, int], int] = {}
     for x in facts.exchanges:
         q = x.query
         if q is None:
             continue
         h = q.get("agreement_hash")
         assert isinstance(h, str)
-        day_key = (str(x.responder), h, day_of(q.time_ms))
+        day_key = (str(x.responder), str(q.get("agreement_id")), day_of(q.time_ms))
         used_before = used.get(day_key, 0)
         answered = _answered(x)
         doc = facts.documents.get(h)

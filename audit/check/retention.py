@@ -14,7 +14,8 @@ purge. The maximum age is, in order:
    (``reads``, ``crops``, ``video``), for the node's jurisdiction: the one it declares,
    else the one its signed agreements name, else the profile's.
 
-A class with neither is not judged. An epoch is late when its ``retention.deleted`` comes
+A class with neither is not judged, nor are held reads (their epoch is the hold's number
+and they are kept until the hold ends). An epoch is late when its ``retention.deleted`` comes
 after the deadline, or when none has come and the node's last entry (its own clock: an
 export says nothing about later) is past the deadline.
 """
@@ -31,6 +32,9 @@ from audit.check.model import DAY_MS, Facts, Ledger, day_text
 
 #: Classes a state's cap on non-hit ALPR data applies to.
 CAPPED_CLASSES = frozenset({"reads", "crops", "video"})
+#: Classes whose epoch is not a UTC day: a held read's epoch is its hold's number, and it
+#: is kept until the hold ends, which the ledger records as the hold's own entries.
+NOT_DAYS = frozenset({"held_reads"})
 _SETTING = re.compile(r"\b([a-z_]+)\s*[=:]\s*(\d{1,9})\s*(s|d|h|min)?\b")
 _JURISDICTION = re.compile(r"\bjurisdiction\s*=\s*([A-Z]{2}(?:-[A-Z0-9]{1,3})?)\b")
 _UNIT_MS = {"s": 1000, "min": 60_000, "h": 3_600_000, "d": DAY_MS, None: DAY_MS}
@@ -69,7 +73,7 @@ def _epochs(ledger: Ledger) -> Iterator[tuple[str, int, EntryRef]]:
             _, sep, epoch = entry.fields["scope"].rpartition(":")
             if sep and epoch.isdigit():
                 yield "reads", int(epoch), EntryRef(ledger.node, index)
-        elif entry.type == "retention.deleted":
+        elif entry.type == "retention.deleted" and entry.fields["data_class"] not in NOT_DAYS:
             yield entry.fields["data_class"], entry.fields["epoch"], EntryRef(ledger.node, index)
 
 

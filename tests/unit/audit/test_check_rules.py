@@ -452,3 +452,17 @@ def test_findings_never_carry_more_than_commitments() -> None:
     story.run()
     text = repr([f.to_json() for f in story.findings])
     assert "7QRS482" not in text and "plate" not in text.lower()
+
+
+def test_held_reads_are_not_day_epochs() -> None:
+    story = Story()
+    story.add(
+        B,
+        "retention.deleted",
+        NOW_MS,
+        data_class="held_reads",
+        epoch=3,  # the hold's number, not a day
+        counts={"reads": 2},
+        deleted_root=hex32("h"),
+    )
+    assert story.run() == set()
