@@ -293,3 +293,16 @@ async def test_alerts_arrive_from_a_relay_only_peer(tmp_path: Path) -> None:
             live = await asyncio.wait_for(queue.get(), 60)
             assert live.plate == "7QRS482"
             assert live.detail["time"] != earlier.detail["time"]
+
+
+async def test_a_relay_only_node_witnesses_its_peers_through_the_relay(
+    fed: RelayFederation,
+) -> None:
+    smpd = fed.node(SMPD.name)
+    latest = await smpd.publish_once()
+    assert latest is not None
+    note = smpd.publisher.cosigned_note(latest).decode()
+    witness_lines = [line for line in note.splitlines() if line.startswith("— ")]
+    # Los Angeles directly, Culver City through the relay, and the broker itself.
+    assert any(CCPD.name in line for line in witness_lines), witness_lines
+    assert any(LAPD.name in line for line in witness_lines), witness_lines
