@@ -6,11 +6,14 @@ import asyncio
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from broker.snapshots import Snapshot
 
 app = typer.Typer(
     help="The federation broker: signed member directory, relay and witness.",
@@ -37,10 +40,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _published(snapshot: object) -> str:
-    from broker.snapshots import Snapshot
-
-    assert isinstance(snapshot, Snapshot)
+def _published(snapshot: Snapshot) -> str:
     d = snapshot.directory
     expires = dt.datetime.fromtimestamp(d.expires_ms / 1000, dt.UTC).isoformat(timespec="seconds")
     return f"directory version {d.version} published ({len(d.members)} members, expires {expires})"

@@ -247,7 +247,7 @@ class FederationLink:
             await asyncio.to_thread(self.apply)
             raise
         if self._reachable is False:
-            log.warning("broker %s is reachable again", self.settings.broker)
+            log.info("broker %s is reachable again", self.settings.broker)
         self._reachable = True
         try:
             await asyncio.to_thread(self.accept, offered)

@@ -227,7 +227,7 @@ async def test_broker_down_keeps_the_held_directory_and_direct_exchanges(
     # Back within gRPC's reconnect backoff (at most 2 s): the usual deadline covers it.
     smpd.federation.fetch_deadline_s = FETCH_DEADLINE_S
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="node.federation.link"):
+    with caplog.at_level(logging.INFO, logger="node.federation.link"):
         await smpd.federation.refresh_once()
     assert _reachable(smpd) is True
     assert any("reachable again" in r.getMessage() for r in caplog.records)
