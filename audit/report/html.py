@@ -273,9 +273,14 @@ def _retention(doc: Json) -> str:
         "purges once an hour).</p>",
         _table(
             "Retention settings the nodes logged",
-            ["Node", "Data", "Kept for", "Set (UTC)"],
+            ["Node", "Data", "Kept for", "Declared (UTC)"],
             (
-                [_e(s["node"]), _e(s["data_class"]), _age(s["max_age_seconds"]), _e(s["logged"])]
+                [
+                    _e(s["node"]) + (f" ({_e(s['jurisdiction'])})" if s["jurisdiction"] else ""),
+                    _e(s["data_class"]),
+                    _age(s["max_age_seconds"]),
+                    _e(s["logged"]),
+                ]
                 for s in ret["settings"]
             ),
         ),
@@ -312,10 +317,10 @@ def _retention(doc: Json) -> str:
             [
                 _e(d["node"]),
                 _e(d["data_class"]),
-                _e(d["epoch_day"]),
+                _e(d["epoch_day"] or f"hold {d['epoch']}"),
                 _e(d["deleted"]),
                 _e(d["deadline"] or "—"),
-                verdict.get(d["on_time"], "no deadline"),
+                verdict.get(d["on_time"], f"no deadline: {_e(d['no_deadline'])}"),
                 records,
                 f"<code>{_e(d['deleted_root'])}</code>",
             ]

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from audit.report.figures import Figures
-from audit.report.retention import PURGE_GRACE_MS
+from audit.report.retention import DAY_CLASSES, PURGE_GRACE_MS
 from audit.report.suppress import (
     MARKER,
     THRESHOLD,
@@ -175,6 +175,7 @@ def _retention(figures: Figures) -> Json:
                 "node": s.node,
                 "data_class": s.data_class,
                 "max_age_seconds": s.max_age_ms // 1000,
+                "jurisdiction": s.jurisdiction,
                 "logged": iso(s.logged_ms),
             }
             for s in figures.settings
@@ -191,10 +192,11 @@ def _retention(figures: Figures) -> Json:
                 "node": d.node,
                 "data_class": d.data_class,
                 "epoch": d.epoch,
-                "epoch_day": _day(d.epoch),
+                "epoch_day": _day(d.epoch) if d.data_class in DAY_CLASSES else None,
                 "deleted": iso(d.deleted_ms),
                 "deadline": iso(d.deadline_ms),
                 "on_time": d.on_time,
+                "no_deadline": d.no_deadline,
                 "records": {k: cell(n) for k, n in sorted(d.counts.items())},
                 "deleted_root": d.deleted_root,
             }

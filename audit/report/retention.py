@@ -1,17 +1,21 @@
 """Retention as the ledgers prove it: the settings a node logged, and whether each
 ``retention.deleted`` came by its deadline.
 
-Settings come from ``admin.action`` entries whose action starts with ``retention.``; their
-free-text detail names each data class with its maximum age (``reads=14d``,
-``reads: 14 days (cap 21 days, US-ME)``). A ledger without such entries has no recorded
+Settings come from ``admin.action`` entries whose action starts with ``retention.``: the
+node declares ``retention.set jurisdiction=US-ME reads=14 held_reads=365 crops=21 ...``
+whenever the settings it applies change (a bare number is days; ``180s`` is seconds;
+``d``, ``h`` and ``min`` are read too). A ledger without such entries has no recorded
 settings, and its deletions get no deadline: the report says so rather than guessing the
 node's configuration.
 
-An epoch is a UTC day (``epoch`` days after 1970-01-01). A node purges an epoch once it
-ended ``max_age`` ago, on an hourly schedule, so an epoch's *deadline* is
-``end of epoch + max_age`` and the deletion is *on time* if it was logged within
-:data:`PURGE_GRACE_MS` (one purge interval) after the deadline. The setting used is the
-latest one the node logged at or before the deletion.
+For the day classes an epoch is a UTC day (``epoch`` days after 1970-01-01), purged once it
+ended ``max_age`` ago on an hourly schedule, so its *deadline* is ``end of day + max_age``
+(plus the hour the replay window needs, for query records) and the deletion is *on time* if
+it was logged within :data:`PURGE_GRACE_MS` (one purge interval) after the deadline. The
+setting used is the latest one the node logged at or before the deletion. For received
+hits an agreement may ask for less; the class's setting is the bound every deletion must
+meet. A ``held_reads`` epoch is a case hold, deleted when the hold ends, not a day: it gets
+no deadline here.
 """
 
 from __future__ import annotations
@@ -27,6 +31,18 @@ from crypto.entries import Entry
 DAY_MS: Final = 86_400_000
 #: The node purges every hour: a deletion up to one interval after the deadline is on time.
 PURGE_GRACE_MS: Final = 3_600_000
+
+#: Classes whose epochs are UTC days, with any wait beyond ``max_age`` the node adds.
+DAY_CLASSES: Final = {
+    "reads": 0,
+    "crops": 0,
+    "hotlists": 0,
+    "video": 0,
+    "received_hits": 0,
+    "query_records": 3_600_000,
+}
+NO_SETTING: Final = "no retention setting on the ledger"
+HOLD_EPOCH: Final = "kept for a case hold; deleted when the hold ends"
 
 DATA_CLASSES: Final = (
     "reads",
@@ -51,6 +67,7 @@ _UNIT_MS: Final = {
     "second": 1_000,
     "seconds": 1_000,
 }
+_JURISDICTION = re.compile(r"(?<![a-z_])jurisdiction\s*[=:]\s*([A-Z]{2}(?:-[A-Z0-9]{1,3})?)\b")
 _SETTING = re.compile(
     r"(?<![a-z_])(" + "|".join(DATA_CLASSES) + r")\s*(?:=|:|->)?\s*([0-9]{1,6})\s*"
     r"(days|day|d|hours|hour|h|minutes|minute|min|seconds|second|s)?(?![a-z])"
@@ -66,6 +83,7 @@ class Setting:
     max_age_ms: int
     logged_ms: int
     action: str
+    jurisdiction: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +98,8 @@ class Deletion:
     deleted_root: str
     deadline_ms: int | None
     max_age_ms: int | None
+    #: Why there is no deadline (``None`` when there is one).
+    no_deadline: str | None
 
     @property
     def on_time(self) -> bool | None:
@@ -93,12 +113,20 @@ def parse_settings(node: str, entry: Entry) -> list[Setting]:
     action = entry.fields.get("action", "")
     if entry.type != "admin.action" or not str(action).startswith("retention."):
         return []
-    out = []
-    for data_class, number, unit in _SETTING.findall(str(entry.fields.get("detail", ""))):
-        out.append(
-            Setting(node, data_class, int(number) * _UNIT_MS[unit or "d"], entry.time_ms, action)
+    detail = str(entry.fields.get("detail", ""))
+    where = _JURISDICTION.search(detail)
+    jurisdiction = where.group(1) if where else None
+    return [
+        Setting(
+            node,
+            data_class,
+            int(number) * _UNIT_MS[unit or "d"],
+            entry.time_ms,
+            action,
+            jurisdiction,
         )
-    return out
+        for data_class, number, unit in _SETTING.findall(detail)
+    ]
 
 
 class SettingsHistory:
@@ -125,7 +153,14 @@ def deletion(node: str, entry: Entry, settings: SettingsHistory) -> Deletion:
     epoch = int(entry.fields["epoch"])
     setting = settings.in_force(node, data_class, entry.time_ms)
     max_age = setting.max_age_ms if setting is not None else None
-    deadline = (epoch + 1) * DAY_MS + max_age if max_age is not None else None
+    deadline: int | None = None
+    why: str | None = None
+    if data_class not in DAY_CLASSES:
+        why = HOLD_EPOCH if data_class == "held_reads" else f"{data_class}: not a day epoch"
+    elif max_age is None:
+        why = NO_SETTING
+    else:
+        deadline = (epoch + 1) * DAY_MS + max_age + DAY_CLASSES[data_class]
     return Deletion(
         node=node,
         data_class=data_class,
@@ -135,4 +170,5 @@ def deletion(node: str, entry: Entry, settings: SettingsHistory) -> Deletion:
         deleted_root=str(entry.fields["deleted_root"]),
         deadline_ms=deadline,
         max_age_ms=max_age,
+        no_deadline=why,
     )

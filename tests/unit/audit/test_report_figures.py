@@ -351,3 +351,38 @@ def test_page_and_json_hold_the_same_withheld_figures(doc: Json, tmp_path: Path)
     for forbidden in ("<script", "http://", "https://", "<img", "@import", "url(http"):
         assert forbidden not in page
     assert page.count("<caption>") >= 8 and page.count('role="img"') == 3
+
+
+def test_the_nodes_own_retention_declaration_sets_the_deadlines(tmp_path: Path) -> None:
+    """The detail the node itself writes (node.retention.purge.declaration), read back."""
+    from node.retention.purge import declaration
+    from node.retention.settings import RetentionSettings
+
+    detail = declaration(RetentionSettings.from_days("US-ME", {"reads": 14}))
+    hour = 3_600_000
+    build_export(
+        tmp_path,
+        "hotel",
+        [
+            setting("hotel", T0_MS, detail),
+            # reads: 14 days after the day ended, logged 30 minutes after: on time.
+            deleted("hotel", "reads", EPOCH0, (EPOCH0 + 15) * DAY_MS + hour // 2, reads=40),
+            # a held-reads epoch is a case hold, not a day: no deadline, said why.
+            deleted("hotel", "held_reads", 7, (EPOCH0 + 20) * DAY_MS, reads=9),
+            # query records (capped at 21 days in Maine) wait an hour more for the replay
+            # window: 1.5 hours after the 21 days is on time.
+            deleted("hotel", "query_records", EPOCH0, (EPOCH0 + 22) * DAY_MS + 3 * hour // 2),
+        ],
+    )
+    doc = build_report(load_ledgers(discover([tmp_path])))
+    settings = {s["data_class"]: s for s in doc["retention"]["settings"]}
+    assert settings["reads"]["max_age_seconds"] == 14 * 86_400
+    assert settings["crops"]["max_age_seconds"] == 21 * 86_400  # Maine's cap
+    assert settings["query_records"]["max_age_seconds"] == 21 * 86_400
+    assert settings["reads"]["jurisdiction"] == "US-ME"
+    by = {d["data_class"]: d for d in doc["retention"]["deletions"]}
+    assert by["reads"]["on_time"] is True
+    assert by["query_records"]["on_time"] is True
+    held = by["held_reads"]
+    assert held["on_time"] is None and held["epoch_day"] is None
+    assert "case hold" in held["no_deadline"]
