@@ -254,6 +254,18 @@ async def test_broker_witness_cosigns_and_audit_accepts_a_policy_naming_it(
     assert second is not None and second.size > checkpoint.size
     assert f"\u2014 {broker_witness} " in smpd.publisher.cosigned_note(second).decode()
     assert fed.broker.app.witness.held(f"accord/{SMPD.name}/ledger").size == second.size  # type: ignore[union-attr]
+    # A publisher that forgot what the broker holds (a restarted node) is told the size
+    # (FAILED_PRECONDITION, as node witnesses answer) and catches up on the next round.
+    [client] = [c for c in smpd.publisher.witnesses if c.verifier.name == broker_witness]
+    client.last_size = 0
+    await agree(smpd, ccpd, agreement_id="smpd-ccpd-2028")
+    third = await smpd.publish_once()
+    assert third is not None
+    assert f"\u2014 {broker_witness} " not in smpd.publisher.cosigned_note(third).decode()
+    assert client.last_size == second.size
+    fourth = await smpd.publish_once()
+    assert fourth is not None
+    assert f"\u2014 {broker_witness} " in smpd.publisher.cosigned_note(fourth).decode()
 
     out = tmp_path / "smpd-tiles"
     await export_ledger(smpd.config.home, out)
