@@ -26,10 +26,13 @@ from nacl.signing import SigningKey
 from accord.legal.signed_agreement import encode_signed_agreement
 from crypto import sign as ed25519
 from crypto.canonical_json import dumps
+from crypto.entries import decode_entry
 from crypto.keys import KeyKind, encode_public
 from node.app import NodeApp
 from node.ledger.export import export_tiles
 from node.ledger.recorder import Recorder
+from node.store.db import session_scope
+from node.store.ledger import LedgerRepository
 from tests.support.cli import accord
 from tests.support.federation import NodeSpec, add_reads, agree, federation
 
@@ -186,6 +189,17 @@ async def test_clean_ledgers_have_no_finding_and_bad_input_is_reported(
         str(fed.agreement_file),
     )
     assert again.returncode == 1 and "exists" in again.stderr
+    unknown = accord(
+        "agreement",
+        "export",
+        "no-such-agreement",
+        "--dir",
+        str(tmp_path / "nodes" / "santa-monica-pd"),
+        "--out",
+        str(tmp_path / "none.json"),
+    )
+    assert unknown.returncode == 1 and "no agreement no-such-agreement" in unknown.stderr
+    assert not (tmp_path / "none.json").exists()
 
     # A missing agreement document is a finding, and so is an unknown profile.
     rc, findings = check(exports)
@@ -256,15 +270,19 @@ async def test_a_day_with_fifty_times_the_usual_volume(fed: Federation) -> None:
 
 
 async def test_an_old_epoch_never_deleted(fed: Federation) -> None:
+    # The deadline comes from the settings the node itself declared when it started.
+    with session_scope(fed.ccpd.sessions) as s:
+        repo = LedgerRepository(s)
+        rows = repo.entries(fed.ccpd.ledger.log_id, 0, repo.size(fed.ccpd.ledger.log_id))
+    declared = [
+        e.fields["detail"]
+        for e in map(decode_entry, (r.entry for r in rows))
+        if e.type == "admin.action" and e.fields["action"] == "retention.set"
+    ]
+    assert len(declared) == 1 and " reads=30 " in declared[0], declared
     at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
-    await fed.recorder(fed.ccpd, at).record(
-        "admin.action",
-        action="retention.set",
-        actor="0" * 64,
-        detail="retention.set jurisdiction=US-CA reads=30 crops=30 video=7",
-    )
     old_epoch = int(at.timestamp()) // 86400 - 45
-    await fed.recorder(fed.ccpd, at + dt.timedelta(seconds=1)).record(
+    await fed.recorder(fed.ccpd, at).record(
         "key.rotated",
         key="voprf-ristretto255-sha512",
         scope=f"{AGREEMENT_ID}:{old_epoch}",
