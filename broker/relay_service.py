@@ -33,18 +33,24 @@ from google.protobuf import timestamp_pb2
 
 from accord.v1 import broker_pb2, broker_pb2_grpc
 from broker.relay_errors import (
+    RELAY_STATUS,
     MalformedEnvelopeError,
     RelayError,
     SenderMismatchError,
     relay_status,
 )
 from broker.relay_routes import Link, Routes
+from broker.status import register_status
 from crypto.certs import cert_fingerprint
 from crypto.directory import Member
 from crypto.envelope import Envelope, verify_envelope_signature
 from crypto.errors import CryptoError
 
 log = logging.getLogger(__name__)
+
+# The servicer answers its own refusals; the broker's table knows them too, should one
+# escape to the server's guard.
+register_status(RELAY_STATUS)
 
 Context = grpc.aio.ServicerContext[Any, Any]
 

@@ -15,7 +15,6 @@ with exponential backoff and jitter, and the backoff starts over once the broker
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
@@ -210,12 +209,3 @@ class RelayLink:
                     b"",
                 )
             )
-
-    async def wait_connected(self) -> None:
-        await self.connected.wait()
-
-
-async def stop(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

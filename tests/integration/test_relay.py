@@ -306,3 +306,18 @@ async def test_a_relay_only_node_witnesses_its_peers_through_the_relay(
     # Los Angeles directly, Culver City through the relay, and the broker itself.
     assert any(CCPD.name in line for line in witness_lines), witness_lines
     assert any(LAPD.name in line for line in witness_lines), witness_lines
+
+
+async def test_a_removed_relay_only_member_is_cut_off_at_once(fed: RelayFederation) -> None:
+    from broker.members import remove_member
+    from node.errors import PeerUnavailableError
+
+    smpd, ccpd = fed.node(SMPD.name), fed.node(CCPD.name)
+    remove_member(fed.broker.app.home, CCPD.name, now=dt.datetime.now(dt.UTC))
+    # Before any node refreshes its directory, the broker stops relaying to it...
+    transport = GrpcExchangeTransport(smpd.peer_channel)
+    with pytest.raises(PeerUnavailableError, match="not connected to the relay"):
+        await transport.fetch_index(peer(smpd, CCPD.name), "smpd-ccpd-2026", 0, 10)  # type: ignore[arg-type]
+    # ...and closes its stream (its new handshakes fail: it left the trust bundle).
+    assert fed.relay.routes.link_of(CCPD.name) is None
+    await until(lambda: not link_of(ccpd).connected.is_set())
