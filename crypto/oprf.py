@@ -28,10 +28,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from crypto.errors import (
     DeriveKeyPairError,
@@ -381,6 +381,197 @@ def finalize_batch(
     return finalize_prepared(batch, evaluated_elements, proof, public_key, backend=backend)
 
 
+# --- One blinded batch under several keys: one composite for all of them ---------------
+#
+# A hit query asks the same blinded batch for every epoch of its window, each epoch under
+# its own key. RFC 9497 proves each reply on its own, with a composite ``M`` that depends
+# on that reply, so each proof costs both sides a pass of n scalar multiplications over
+# the blinded elements. Here the weights come from one hash of the whole statement (all
+# public keys, all blinded and all evaluated elements), so the composite ``M`` of the
+# blinded elements is shared by every key and only ``Z_e`` is per key: the standard
+# random-linear-combination batching of DLEQ statements (the seed over the complete
+# statement, as in the Privacy Pass batched proof), argued sound in ADR 0008. It is a
+# construction of Accord's, under its own domain separation, not an RFC 9497 function.
+
+#: Domain of the seed, weights and challenges of :func:`blind_evaluate_multi`.
+MULTI_KEY_DOMAIN = b"Accord-MultiKey-v1-" + context_string(Mode.VOPRF)
+#: Most keys one multi-key batch may be proved under (framed with I2OSP(m, 2)).
+MAX_KEYS = 2**16 - 1
+_WEIGHT_DST = b"Weight-" + MULTI_KEY_DOMAIN
+_CHALLENGE_DST = b"Challenge-" + MULTI_KEY_DOMAIN
+
+#: How the multi-key functions run independent pieces of work: the built-in ``map``
+#: (one thread), or e.g. ``ThreadPoolExecutor.map`` (the native group operations release
+#: the GIL). The pieces never call the mapper themselves.
+Mapper = Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]]
+_CHUNKS = 8
+
+
+class KeyedReply(NamedTuple):
+    """One key's part of a multi-key reply: its public key, its evaluations, its proof."""
+
+    public_key: bytes
+    evaluated_elements: tuple[bytes, ...]
+    proof: bytes
+
+
+def blind_evaluate_multi(
+    secret_keys: Sequence[bytes],
+    blinded_elements: Sequence[bytes],
+    *,
+    rs: Sequence[bytes] | None = None,
+    backend: Ristretto255 | None = None,
+    mapper: Mapper = map,
+) -> tuple[KeyedReply, ...]:
+    """VOPRF server: evaluate one blinded batch under each of ``secret_keys``, with one
+    DLEQ proof per key over a composite of the blinded elements that all keys share.
+
+    Costs ``m * n`` evaluations, ``n`` scalar multiplications and additions for the
+    shared composite, and a constant per key (RFC 9497 per key: ``2 * m * n``). ``rs``
+    are the proofs' nonces, fresh unless given (tests only).
+    """
+    g = _backend(backend)
+    sks = [_own_scalar(k, "secret key") for k in secret_keys]
+    _check_key_count(len(sks), OprfInputError)
+    _check_batch_size(len(blinded_elements), InvalidOprfMessageError)
+    _peer_elements(g, blinded_elements, "blinded element")
+    if rs is not None and len(rs) != len(sks):
+        raise OprfInputError(f"{len(rs)} proof nonces for {len(sks)} keys")
+    cs = tuple(blinded_elements)
+    pks = [g.scalar_mult_base(k) for k in sks]
+    evaluated = [tuple(d) for d in mapper(lambda k: [g.scalar_mult(k, c) for c in cs], sks)]
+    weights = _multi_weights(pks, cs, evaluated, g)
+    m = _combination(g, weights, cs, mapper)
+    replies = []
+    for i, (sk, pk, ds) in enumerate(zip(sks, pks, evaluated, strict=True)):
+        nonce = g.random_scalar() if rs is None else _own_scalar(rs[i], "proof nonce r")
+        z = g.scalar_mult(sk, m)
+        t2, t3 = g.scalar_mult_base(nonce), g.scalar_mult(nonce, m)
+        c = _multi_challenge(g, pk, m, z, t2, t3)
+        replies.append(KeyedReply(pk, ds, c + g.scalar_sub(nonce, g.scalar_mul(c, sk))))
+    return tuple(replies)
+
+
+def finalize_multi(
+    batch: PreparedBatch,
+    replies: Sequence[KeyedReply],
+    *,
+    backend: Ristretto255 | None = None,
+    mapper: Mapper = map,
+) -> list[list[bytes]]:
+    """VOPRF client: verify a :func:`blind_evaluate_multi` reply to ``batch`` and unblind
+    it: the outputs per key, in the order of ``replies`` and of ``batch.inputs``.
+
+    Raises :class:`InvalidOprfMessageError` for a malformed reply and
+    :class:`OprfVerifyError` unless every key's proof verifies; nothing is returned
+    before all of them have.
+    """
+    g = _backend(backend)
+    n = len(batch.blinded_elements)
+    _check_key_count(len(replies), InvalidOprfMessageError)
+    for k, reply in enumerate(replies):
+        ds = reply.evaluated_elements
+        if len(ds) != n:
+            raise InvalidOprfMessageError(
+                f"reply {k}: {len(ds)} evaluated elements for {n} blinded elements"
+            )
+        if not all(isinstance(d, bytes) and len(d) == ELEMENT_SIZE for d in ds):
+            raise InvalidOprfMessageError(f"reply {k}: an evaluated element is not 32 bytes")
+    _peer_elements(g, [r.public_key for r in replies], "server public key")
+    proofs = [_proof_scalars(r.proof) for r in replies]
+    pks = [r.public_key for r in replies]
+    weights = _multi_weights(
+        pks, batch.blinded_elements, [r.evaluated_elements for r in replies], g
+    )
+    m = _combination(g, weights, batch.blinded_elements, mapper)
+
+    def composite(k: int) -> bytes:  # validates every evaluated element of reply k
+        try:
+            return _combination(g, weights, replies[k].evaluated_elements, map)
+        except InvalidElementError:
+            raise InvalidOprfMessageError(_first_invalid(g, k, replies[k])) from None
+
+    zs: list[bytes] = list(mapper(composite, range(len(replies))))
+
+    def verify_and_unblind(k: int) -> list[bytes]:
+        reply, (c, s), z = replies[k], proofs[k], zs[k]
+        try:
+            t2 = g.add(g.scalar_mult_base(s), g.scalar_mult(c, reply.public_key))
+            t3 = g.add(g.scalar_mult(s, m), g.scalar_mult(c, z))
+        except (InvalidElementError, InvalidScalarError) as e:  # e.g. s = 0: not honest
+            raise OprfVerifyError(f"VOPRF proof {k} does not verify") from e
+        if not hmac.compare_digest(_multi_challenge(g, reply.public_key, m, z, t2, t3), c):
+            raise OprfVerifyError(f"VOPRF proof {k} does not verify")
+        return [
+            _finalize_hash(x, g.scalar_mult(u, d))
+            for x, u, d in zip(
+                batch.inputs, batch.unblinders, reply.evaluated_elements, strict=True
+            )
+        ]
+
+    # Outputs are computed per key once its proof verified, and returned only when all
+    # did: the mapper re-raises the first failure.
+    return list(mapper(verify_and_unblind, range(len(replies))))
+
+
+def _multi_weights(
+    pks: Sequence[bytes],
+    cs: Sequence[bytes],
+    dss: Sequence[Sequence[bytes]],
+    g: Ristretto255,
+) -> list[bytes]:
+    """The composite weights: one seed over the whole statement, then one scalar per
+    position. Every element is 32 bytes and the counts lead, so the framing is exact."""
+    h = hashlib.sha512(_framed(MULTI_KEY_DOMAIN) + _i2osp2(len(pks)) + _i2osp2(len(cs) - 1))
+    h.update(b"".join(pks))
+    h.update(b"".join(cs))
+    for ds in dss:
+        h.update(b"".join(ds))
+    seed = _framed(h.digest())
+    return [
+        g.scalar_reduce(expand_message_xmd(seed + _i2osp2(i), _WEIGHT_DST, 64))
+        for i in range(len(cs))
+    ]
+
+
+def _combination(
+    g: Ristretto255, weights: Sequence[bytes], points: Sequence[bytes], mapper: Mapper
+) -> bytes:
+    """``sum(w_i * P_i)``, in a few chunks that ``mapper`` may run side by side."""
+    step = -(-len(points) // _CHUNKS)
+    starts = range(0, len(points), step)
+
+    def part(start: int) -> bytes:
+        terms = (
+            g.scalar_mult(w, p)
+            for w, p in zip(
+                weights[start : start + step], points[start : start + step], strict=True
+            )
+        )
+        return functools.reduce(g.add, terms)
+
+    partial_sums: list[bytes] = list(mapper(part, starts))
+    return functools.reduce(g.add, partial_sums)
+
+
+def _first_invalid(g: Ristretto255, k: int, reply: KeyedReply) -> str:
+    ds = reply.evaluated_elements
+    i = next((i for i, d in enumerate(ds) if not g.is_valid(d)), 0)
+    return (
+        f"evaluated element {i} of {len(ds)} in reply {k} is not the canonical encoding "
+        "of a non-identity ristretto255 element"
+    )
+
+
+def _multi_challenge(g: Ristretto255, b: bytes, m: bytes, z: bytes, t2: bytes, t3: bytes) -> bytes:
+    return g.scalar_reduce(expand_message_xmd(_framed(b, m, z, t2, t3), _CHALLENGE_DST, 64))
+
+
+def _check_key_count(n: int, error: type[Exception]) -> None:
+    if not 1 <= n <= MAX_KEYS:
+        raise error(f"1 to {MAX_KEYS} keys, not {n}")
+
+
 # --- Internals ---------------------------------------------------------------------------
 
 
@@ -478,23 +669,31 @@ def _challenge(g: Ristretto255, b: bytes, m: bytes, z: bytes, t2: bytes, t3: byt
 __all__ = [
     "MAX_BATCH_SIZE",
     "MAX_INPUT_SIZE",
+    "MAX_KEYS",
     "OUTPUT_SIZE",
     "PROOF_SIZE",
     "SUITE",
     "BatchEvaluation",
     "Blinded",
     "KeyPair",
+    "KeyedReply",
+    "Mapper",
     "Mode",
+    "PreparedBatch",
     "blind",
     "blind_evaluate",
     "blind_evaluate_batch",
+    "blind_evaluate_multi",
     "context_string",
     "derive_key_pair",
     "evaluate",
     "expand_message_xmd",
     "finalize",
     "finalize_batch",
+    "finalize_multi",
+    "finalize_prepared",
     "generate_key_pair",
     "hash_to_group",
     "hash_to_scalar",
+    "prepare_batch",
 ]

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crypto.errors import CryptoError
 from crypto.index import IndexScope, MatchKey
-from crypto.oprf import Blinded, blind, finalize_prepared, prepare_batch
+from crypto.oprf import Blinded, KeyedReply, blind, finalize_multi, prepare_batch
 from crypto.sign import sign
 from node.config import NodeConfig
 from node.errors import PeerError, PeerUnavailableError
@@ -357,8 +357,9 @@ class QueryDesk:
         inputs: list[bytes],
         blinded: list[Blinded],
     ) -> dict[Epoch, list[bytes]]:
-        """Pin each epoch's key, verify each epoch's proof and unblind: the epochs are
-        verified in parallel threads (the native group operations release the GIL)."""
+        """Pin each epoch's key, verify the epochs' proofs over their shared composite
+        (``finalize_multi``, ADR 0008) and unblind, in threads (the native group
+        operations release the GIL)."""
         asked = set(query.epochs)
         epochs = [a.epoch for a in answer.epochs]
         if len(set(epochs)) != len(epochs) or not set(epochs) <= asked:
@@ -373,12 +374,10 @@ class QueryDesk:
         batch = prepare_batch(
             inputs, [b.blind for b in blinded], [b.blinded_element for b in blinded]
         )
-        with cf.ThreadPoolExecutor(max(1, min(len(epochs), os.cpu_count() or 1))) as pool:
-            results = pool.map(
-                lambda a: finalize_prepared(batch, a.evaluated, a.proof, a.public_key),
-                answer.epochs,
-            )
-            return dict(zip(epochs, results, strict=True))
+        replies = [KeyedReply(a.public_key, a.evaluated, a.proof) for a in answer.epochs]
+        with cf.ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:
+            results = finalize_multi(batch, replies, mapper=pool.map)
+        return dict(zip(epochs, results, strict=True))
 
     def _match(self, plan: AskPlan, outputs: dict[Epoch, list[bytes]]) -> list[Hit]:
         forms = list(plan.plates)

@@ -1,4 +1,4 @@
-"""The signed body of a hit query (``accord/hit-query/v1``), and the commitments both logs keep.
+"""The signed body of a hit query (``accord/hit-query/v2``), and the commitments both logs keep.
 
 The requester encodes the body once, canonically, and signs exactly those bytes; the
 responder verifies the signature over the bytes it received and parses them strictly.
@@ -30,7 +30,10 @@ from node.policy.agreement import QueryKind
 from node.policy.errors import InvalidQueryError
 from node.policy.query import QueryContext, ShareContext
 
-HIT_QUERY_DOMAIN = "accord/hit-query/v1"
+#: v2: the answer proves all epochs over one shared composite (``blind_evaluate_multi``,
+#: ADR 0008), and index entries are derived by keyed BLAKE2b (``crypto.index``); a v1
+#: requester would verify neither, so its queries are refused by their format.
+HIT_QUERY_DOMAIN = "accord/hit-query/v2"
 _CASE_TAG = b"accord/case-commit/v1\n"
 _E = InvalidQueryError
 #: Largest hit query body accepted (bytes); it holds no elements, only their hash.
