@@ -120,35 +120,43 @@ def check_exchanges(facts: Facts) -> list[Finding]:
 
 
 def check_clock_skew(facts: Facts) -> list[Finding]:
-    """``clock.skew``: one finding per pair of nodes whose paired entries (a query's two
-    records, an answer's two records) lie further apart than the tolerance, naming the
-    worst pair. Requests take well under a second; the tolerance is far above that."""
+    """``clock.skew``: one finding per pair of nodes where a record of an exchange's step is
+    timestamped before the step that caused it by more than the tolerance, naming the
+    worst pair.
+
+    A record made later can only carry an earlier time if the two clocks disagree: the
+    query is received after it is sent, the answer received after it is sent. A record
+    *later* than its cause proves nothing (the responder checks, the requester unblinds a
+    large batch), but a clock ahead on one side shows as the reply recorded before the
+    answer on the other, so every skew beyond the tolerance is caught on an exchange with
+    both steps, and nothing else is.
+    """
     tolerance = facts.inp.thresholds.skew_tolerance_ms
     worst: dict[tuple[str, str], tuple[int, Side, Side]] = {}
     counts: dict[tuple[str, str], list[int]] = {}
     for x in facts.exchanges:
-        for first, second in ((x.sent, x.received), (x.answer_sent, x.answer_received)):
-            if first is None or second is None:
+        for cause, effect in ((x.sent, x.received), (x.answer_sent, x.answer_received)):
+            if cause is None or effect is None:
                 continue
-            key = (min(first.ref.node, second.ref.node), max(first.ref.node, second.ref.node))
-            gap = abs(second.time_ms - first.time_ms)
+            key = (min(cause.ref.node, effect.ref.node), max(cause.ref.node, effect.ref.node))
+            early = cause.time_ms - effect.time_ms
             tally = counts.setdefault(key, [0, 0])
             tally[1] += 1
-            if gap > tolerance:
+            if early > tolerance:
                 tally[0] += 1
-                if key not in worst or gap > worst[key][0]:
-                    worst[key] = (gap, first, second)
+                if key not in worst or early > worst[key][0]:
+                    worst[key] = (early, cause, effect)
     out: list[Finding] = []
-    for key, (gap, first, second) in sorted(worst.items()):
+    for key, (early, cause, effect) in sorted(worst.items()):
         skewed, total = counts[key]
         out.append(
             finding(
                 "clock.skew",
                 key,
-                [first.ref, second.ref],
-                f"{first.entry.type} on {first.ref.node} and {second.entry.type} on "
-                f"{second.ref.node} are {gap / 1000:.1f} s apart (tolerance "
-                f"{tolerance / 1000:.0f} s); {skewed} of {total} paired entries exceed it",
+                [cause.ref, effect.ref],
+                f"{effect.entry.type} on {effect.ref.node} is timed {early / 1000:.1f} s before "
+                f"the {cause.entry.type} on {cause.ref.node} it follows (tolerance "
+                f"{tolerance / 1000:.0f} s); {skewed} of {total} paired steps show it",
             )
         )
     return out

@@ -341,4 +341,4 @@ async def test_skewed_clocks(fed: Federation) -> None:
     rc, findings = check(await fed.export(), fed.agreement_file)
     assert rc == 1 and codes(findings) == {"clock.skew"}
     assert set(findings[0]["nodes"]) == {"santa-monica-pd", "culver-city-pd"}
-    assert "600.0 s apart" in findings[0]["message"]
+    assert "600.0 s before" in findings[0]["message"]

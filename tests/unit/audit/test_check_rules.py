@@ -440,10 +440,30 @@ def test_volume_far_above_usual() -> None:
 def test_clock_skew() -> None:
     story = Story()
     story.query()
-    story.query(NOW_MS + 1000, skew_ms=600_000)
+    story.query(NOW_MS + 1000, skew_ms=600_000)  # the responder's clock 10 minutes ahead
     assert story.run() == {"clock.skew"}
-    assert "600.0 s apart" in story.findings[0].message
+    assert "answer.received on oakland-pd is timed 600.0 s before" in story.findings[0].message
     assert story.run(skew_tolerance_ms=900_000) == set()
+    story = Story()
+    story.query(skew_ms=-600_000)  # behind: the query is received before it was sent
+    assert story.run() == {"clock.skew"}
+    assert "query.received on sf-pd is timed 600.0 s before" in story.findings[0].message
+
+
+def test_a_slow_step_is_not_skew() -> None:
+    story = Story()
+    rid = story.query(sides="SRs")
+    story.add(
+        A,
+        "answer.received",
+        NOW_MS + 300_000,
+        request_id=rid,
+        peer=B,
+        q_commit=hex32("q1"),
+        hits=0,
+        receipt_index=0,
+    )  # five minutes to unblind
+    assert story.run() == set()
 
 
 def test_findings_never_carry_more_than_commitments() -> None:
