@@ -73,7 +73,8 @@ def check(
         ),
     ] = None,
     skew_tolerance: Annotated[
-        float, typer.Option(help="Seconds paired entries of two nodes may differ.")
+        float,
+        typer.Option(help="Seconds a node's record may be timed before the step it follows."),
     ] = 60.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
 ) -> None:
@@ -85,8 +86,8 @@ def check(
 
     from audit.check import CheckInputError, Thresholds, run_check
 
-    if skew_tolerance < 0:
-        _err.print("error: --skew-tolerance must not be negative", markup=False)
+    if not 0 <= skew_tolerance <= 86_400:  # also refuses NaN
+        _err.print("error: --skew-tolerance must be 0 to 86400 seconds", markup=False)
         raise typer.Exit(2)
     thresholds = Thresholds(skew_tolerance_ms=int(skew_tolerance * 1000))
     try:
