@@ -37,15 +37,18 @@ class Link:
     outbox: asyncio.Queue[Envelope | None] = field(default_factory=asyncio.Queue)
     #: Why the link was closed by the broker (empty while open).
     closed_reason: str = ""
+    #: The gRPC status name the member's stream ends with.
+    closed_status: str = "OK"
     last_seen: float = 0.0
 
     @property
     def open(self) -> bool:
         return not self.closed_reason
 
-    def close(self, reason: str) -> None:
+    def close(self, reason: str, *, status: str = "OK") -> None:
         if self.open:
             self.closed_reason = reason
+            self.closed_status = status
             self.outbox.put_nowait(None)
 
 
@@ -68,7 +71,7 @@ class Routes:
         """A new stream for ``member``, replacing (and closing) any older one."""
         old = self._links.get(member)
         if old is not None:
-            self._close(old, "replaced by a newer stream of the same member")
+            self._close(old, "replaced by a newer stream of the same member", status="ABORTED")
         link = Link(member, cert_sha256, last_seen=now)
         self._links[member] = link
         return link
@@ -80,13 +83,13 @@ class Routes:
             del self._links[link.member]
         self._fail_waiting_on(link)
 
-    def close_member(self, member: str, reason: str) -> None:
+    def close_member(self, member: str, reason: str, *, status: str = "OK") -> None:
         link = self._links.get(member)
         if link is not None:
-            self._close(link, reason)
+            self._close(link, reason, status=status)
 
-    def _close(self, link: Link, reason: str) -> None:
-        link.close(reason)
+    def _close(self, link: Link, reason: str, *, status: str = "OK") -> None:
+        link.close(reason, status=status)
         if self._links.get(link.member) is link:
             del self._links[link.member]
         self._fail_waiting_on(link)

@@ -165,14 +165,17 @@ class RelayServicer(broker_pb2_grpc.RelayServiceServicer):
         member = self._members.member_by_fingerprint(link.cert_sha256)
         if member is None or member.name != link.member:
             self.routes.close_member(
-                link.member, f"{link.member} is no longer a member of the directory"
+                link.member,
+                f"{link.member} is no longer a member of the directory",
+                status="PERMISSION_DENIED",
             )
             return False
         return True
 
     def directory_changed(self) -> None:
         """Close the stream of every member no longer in the directory (or whose
-        certificate changed). The broker calls this after each directory update."""
+        certificate changed) now. Without it this happens at the next heartbeat tick of
+        each stream, and before anything is forwarded to a member."""
         for name in list(self.routes.connected()):
             link = self.routes.link_of(name)
             if link is not None:
@@ -210,10 +213,8 @@ class RelayServicer(broker_pb2_grpc.RelayServiceServicer):
                 await reader
             self.routes.detach(link)
             log.info("relay: %s disconnected (%s)", member.name, link.closed_reason)
-        if link.closed_reason.startswith("replaced"):
-            await context.abort(grpc.StatusCode.ABORTED, link.closed_reason)
-        elif "no longer a member" in link.closed_reason:
-            await context.abort(grpc.StatusCode.PERMISSION_DENIED, link.closed_reason)
+        if link.closed_status != "OK":
+            await context.abort(grpc.StatusCode[link.closed_status], link.closed_reason)
 
     async def _read(self, link: Link, frames: AsyncIterator[broker_pb2.RelayFrame]) -> None:
         try:
