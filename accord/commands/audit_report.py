@@ -49,16 +49,17 @@ def report(
         loaded = load_ledgers(discover([*ledgers, *(more or [])]))
         html, data = write_report(build_report(loaded), out)
     except AuditError as e:
-        _err.print(f"FAILED: {e}", markup=False)
+        _err.print(f"FAILED: {e}", markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
     for ledger in loaded.verified:
-        _out.print(f"verified {ledger.node}: {ledger.size:,} entries", markup=False)
+        _out.print(f"verified {ledger.node}: {ledger.size:,} entries", markup=False, soft_wrap=True)
     for bad in loaded.excluded:
-        _err.print(f"EXCLUDED {bad.label}: {bad.reason}", markup=False)
-    _out.print(f"wrote {html} and {data}", markup=False)
+        _err.print(f"EXCLUDED {bad.label}: {bad.reason}", markup=False, soft_wrap=True)
+    _out.print(f"wrote {html} and {data}", markup=False, soft_wrap=True)
     if loaded.excluded:
         _err.print(
             f"{len(loaded.excluded)} ledger(s) failed verification and are not counted.",
             markup=False,
+            soft_wrap=True,
         )
         raise typer.Exit(EXIT_EXCLUDED)

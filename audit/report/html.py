@@ -40,6 +40,7 @@ table{border-collapse:collapse;width:100%;font-size:.92rem}
 caption{text-align:left;font-weight:600;padding:.3rem 0;caption-side:top}
 th,td{padding:.35rem .45rem;border-bottom:1px solid #d7d7d7;text-align:left;vertical-align:top}
 thead th{border-bottom:2px solid #777}
+th.n{white-space:normal}
 .n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 code{font-size:.82em;word-break:break-all;overflow-wrap:anywhere}
 .late{color:#8a1c1c;font-weight:600}
@@ -50,6 +51,7 @@ code{font-size:.82em;word-break:break-all;overflow-wrap:anywhere}
 details{margin:.5rem 0 1rem}
 summary{cursor:pointer;font-weight:600}
 footer{margin:2rem auto 2rem;font-size:.9rem}
+@media (max-width:30rem){table{font-size:.84rem}th,td{padding:.3rem .3rem}}
 """
 
 
@@ -121,7 +123,7 @@ def _ledgers(doc: Json) -> str:
     led = doc["ledgers"]
     rows = []
     for v in led["verified"]:
-        cos = ", ".join(f"{_e(c['name'])} ({_e(c['cosigned_at'])})" for c in v["cosigners"])
+        cos = "<br>".join(f"{_e(c['name'])} at {_when(c['cosigned_at'])}" for c in v["cosigners"])
         quorum = f"{v['quorum']} of {len(v['witnesses'])}" if v["witnessed"] else "none"
         rows.append(
             [
@@ -167,7 +169,7 @@ def _agreements(doc: Json) -> str:
         status = (
             '<span class="ok">in force</span>'
             if a["in_force"]
-            else f"revoked {_e(a['revoked'])} ({_e(a['revoked_reason'])})"
+            else f"revoked {_when(a['revoked'])} ({_e(a['revoked_reason'])})"
         )
         rows.append([" and ".join(_e(p) for p in a["parties"]), roles, f"v{a['version']}", status])
     return (
@@ -263,6 +265,21 @@ def _age(seconds: int) -> str:
     return f"{seconds // 60:,} minutes" if seconds % 60 == 0 else f"{seconds:,} seconds"
 
 
+def _settings_rows(settings: list[Json]) -> list[list[str]]:
+    """One row per node: its jurisdiction, when it declared, and every class's age."""
+    by_node: dict[str, list[Json]] = {}
+    for s in settings:
+        by_node.setdefault(s["node"], []).append(s)
+    rows = []
+    for node, own in by_node.items():
+        where = next((s["jurisdiction"] for s in own if s["jurisdiction"]), None)
+        latest = max(s["logged"] for s in own)
+        ages = "<br>".join(f"{_e(s['data_class'])}: {_age(s['max_age_seconds'])}" for s in own)
+        head = f"<b>{_e(node)}</b>" + (f"<br>{_e(where)}" if where else "")
+        rows.append([f"{head}<br><span class=muted>declared {_when(latest)}</span>", ages])
+    return rows
+
+
 def _retention(doc: Json) -> str:
     ret = doc["retention"]
     out = [
@@ -272,17 +289,9 @@ def _retention(doc: Json) -> str:
         f"if it was logged by its deadline plus {ret['grace_minutes']} minutes (the node "
         "purges once an hour).</p>",
         _table(
-            "Retention settings the nodes logged",
-            ["Node", "Data", "Kept for", "Declared (UTC)"],
-            (
-                [
-                    _e(s["node"]) + (f" ({_e(s['jurisdiction'])})" if s["jurisdiction"] else ""),
-                    _e(s["data_class"]),
-                    _age(s["max_age_seconds"]),
-                    _e(s["logged"]),
-                ]
-                for s in ret["settings"]
-            ),
+            "Retention settings the nodes declared",
+            ["Node", "How long each class of data is kept"],
+            _settings_rows(ret["settings"]),
         ),
     ]
     if ret["nodes_without_settings"]:
@@ -294,7 +303,7 @@ def _retention(doc: Json) -> str:
     out.append(
         _table(
             "Deletions by node and data class",
-            ["Node", "Data", "Days deleted", "On time", "Late", "No deadline"],
+            ["Node", "Data", "Epochs", "On time", "Late", "No deadline"],
             (
                 [
                     _e(s["node"]),
@@ -318,8 +327,8 @@ def _retention(doc: Json) -> str:
                 _e(d["node"]),
                 _e(d["data_class"]),
                 _e(d["epoch_day"] or f"hold {d['epoch']}"),
-                _e(d["deleted"]),
-                _e(d["deadline"] or "—"),
+                _when(d["deleted"]),
+                _when(d["deadline"]) if d["deadline"] else "—",
                 verdict.get(d["on_time"], f"no deadline: {_e(d['no_deadline'])}"),
                 records,
                 f"<code>{_e(d['deleted_root'])}</code>",
