@@ -293,3 +293,22 @@ async def test_the_broker_refuses_to_cosign_a_removed_members_log(fed: Federatio
     note = smpd.publisher.cosigned_note(checkpoint).decode()
     assert fed.broker.app.witness.signer.verifier.name not in note
     assert fed.broker.app.witness.held(f"accord/{SMPD.name}/ledger") is None
+
+
+async def test_a_running_broker_re_signs_before_expiry(fed: Federation) -> None:
+    broker = fed.broker.app
+    smpd = fed.nodes[0]
+    current = broker.directory()
+    validity = dt.timedelta(milliseconds=current.expires_ms - current.issued_ms)
+    issued = dt.datetime.fromtimestamp(current.issued_ms / 1000, dt.UTC)
+    broker.clock = lambda: issued + validity * 0.4
+    assert await broker.resign_once() is None  # more than half the validity left
+    later = issued + validity * 0.6
+    broker.clock = lambda: later
+    snapshot = await broker.resign_once()
+    assert snapshot is not None
+    assert snapshot.directory.version == current.version + 1
+    assert snapshot.directory.members == current.members
+    assert snapshot.directory.expires_ms == int((later + validity).timestamp() * 1000)
+    await smpd.federation.refresh_once()  # type: ignore[union-attr]
+    assert _held_version(smpd) == current.version + 1
