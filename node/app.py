@@ -303,6 +303,7 @@ class NodeApp:
             actor=self.recorder.actor("system"),
             detail="started",
         )
+        await self.retention.declare()  # the retention settings it applies, right after
         self._tasks.append(asyncio.create_task(self._publish_loop(), name="ledger-publisher"))
         self._tasks.append(asyncio.create_task(self.indexer.run(), name="indexer"))
         self._tasks.append(asyncio.create_task(self.alerts.run(), name="alerts"))

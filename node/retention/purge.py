@@ -175,6 +175,12 @@ class Purger:
                     done.append(await self._finish(intent))
             return done
 
+    async def declare(self) -> None:
+        """Declare the settings now if they changed (the node calls it as it starts, so a
+        fresh node's defaults are on its ledger before it serves anything)."""
+        async with self.lock:
+            await self._declare(self._settings(), self._clock())
+
     async def _declare(self, settings: RetentionSettings, now: dt.datetime) -> None:
         """Log ``retention.set`` unless these settings are the last ones declared.
 
