@@ -19,9 +19,10 @@ restart) finishes when it runs again:
    the entry from that size on instead of appending it twice. Exactly one entry per
    ``(data_class, epoch)`` results.
 
-Each run first declares the settings it applies: when they differ from the last ones
-declared, ``admin.action`` ``retention.set`` goes to the ledger with every class's maximum
-age (:func:`declaration`), so auditors can check deadlines against what the node said.
+The node declares the settings it applies as it starts (:meth:`Purger.declare`) and each
+run declares them again if they changed: ``admin.action`` ``retention.set`` goes to the
+ledger with every class's maximum age (:func:`declaration`), so auditors can check
+deadlines against what the node said.
 
 What is due, per class:
 
