@@ -279,3 +279,35 @@ def _stamp(at: dt.datetime) -> timestamp_pb2.Timestamp:
     stamp = timestamp_pb2.Timestamp()
     stamp.FromDatetime(at)
     return stamp
+
+
+@pytest.mark.parametrize("missing", ["--case", "--approver", "--expires"])
+def test_the_cli_refuses_a_hold_without_case_approver_or_expiry(
+    tmp_path: Path, missing: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from accord.cli import app as cli
+    from node.home import init_node_home
+
+    home = tmp_path / "n"
+    init_node_home(
+        home,
+        name="culver-city-pd",
+        ori="CA0190500",
+        jurisdiction="US-CA",
+        kind="municipal",
+        now=dt.datetime.now(dt.UTC),
+    )
+    given = {"--case": CASE, "--approver": "Lt. Reyes", "--expires": "2027-06-30"}
+    del given[missing]
+    args = ["node", "hold", "add", "--dir", str(home), "--reason", "r", "--plate", HELD]
+    result = CliRunner().invoke(cli, [*args, *(x for kv in given.items() for x in kv)])
+    assert result.exit_code == 2
+    assert missing in result.output
+    blank = CliRunner().invoke(cli, [*args, *(x for kv in given.items() for x in kv), missing, " "])
+    said = {"--case": "a hold needs a case number", "--approver": "a hold needs an approver"}
+    if missing in said:
+        assert blank.exit_code == 1 and said[missing] in blank.output
+    else:
+        assert blank.exit_code == 2 and "ISO 8601" in blank.output
