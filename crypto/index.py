@@ -112,3 +112,16 @@ def make_entry(match: MatchKey, scope_bytes: bytes, occurrence: int, detail: byt
     """Build the entry for the ``occurrence``-th read of a plate in a scope."""
     eid = match.entry_id(scope_bytes, occurrence)
     return IndexEntry(entry_id=eid, label=match.seal_label(scope_bytes, eid, detail))
+
+
+def entry_for_output(
+    output: bytes, scope_bytes: bytes, occurrence: int, detail: bytes
+) -> tuple[bytes, bytes]:
+    """``(entry_id, label)`` of :func:`make_entry` for the key of ``output``, in one step:
+    what the indexer makes once per read, without the objects it would throw away."""
+    b2 = hashlib.blake2b
+    keys = b2(key=output, digest_size=64, person=_KEYS_PERSON).digest()
+    msg = scope_bytes + occurrence.to_bytes(4, "big")
+    eid = b2(msg, key=keys[:32], digest_size=ENTRY_ID_SIZE, person=_ID_PERSON).digest()
+    key = b2(eid, key=keys[32:], digest_size=32, person=_LABEL_PERSON).digest()
+    return eid, ChaCha20Poly1305(key).encrypt(_NONCE, detail, scope_bytes + eid)

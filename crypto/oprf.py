@@ -259,6 +259,46 @@ def evaluate(
     return _finalize_hash(input, g.scalar_mult(sk, _input_element(g, input, mode)))
 
 
+def evaluate_batch(
+    secret_key: bytes,
+    inputs: Sequence[bytes],
+    *,
+    mode: Mode = Mode.VOPRF,
+    backend: Ristretto255 | None = None,
+) -> list[bytes]:
+    """:func:`evaluate` for many inputs under one key (a server indexing its own data).
+
+    The same outputs, with the key checked once, the hashes to the group written out
+    for this suite's one-block ``expand_message_xmd``, and the group work in one backend
+    call (:meth:`~crypto.ristretto.Ristretto255.scalar_mult_uniform`).
+    """
+    g = _backend(backend)
+    sk = _own_scalar(secret_key, "secret key")
+    for x in inputs:
+        _check_length(x, "input")
+    dst = _dst(b"HashToGroup-", mode)
+    dst_prime = dst + bytes([len(dst)])
+    tail, b1_tail, sha512, zpad = (
+        b"\x00\x40\x00" + dst_prime,
+        b"\x01" + dst_prime,
+        hashlib.sha512,
+        _Z_PAD_SHA512,
+    )
+    uniforms = []
+    for x in inputs:
+        h = zpad.copy()
+        h.update(x + tail)
+        uniforms.append(sha512(h.digest() + b1_tail).digest())
+    try:
+        elements = g.scalar_mult_uniform(sk, uniforms)
+    except InvalidElementError as e:  # the key is not zero: an input hashed to the identity
+        raise OprfInputError("an input hashes to the identity element") from e
+    return [
+        sha512(_i2osp2(len(x)) + x + b"\x00\x20" + e + b"Finalize").digest()
+        for x, e in zip(inputs, elements, strict=True)
+    ]
+
+
 # --- VOPRF (mode 1): batched evaluation with one DLEQ proof ------------------------------
 
 
@@ -687,6 +727,7 @@ __all__ = [
     "context_string",
     "derive_key_pair",
     "evaluate",
+    "evaluate_batch",
     "expand_message_xmd",
     "finalize",
     "finalize_batch",

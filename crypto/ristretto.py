@@ -33,7 +33,7 @@ import ctypes
 import ctypes.util
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol, cast
 
 import nacl.bindings as sodium
@@ -66,6 +66,15 @@ class Ristretto255(Protocol):
         ...
 
     def scalar_mult(self, scalar: bytes, element: bytes) -> bytes: ...
+    def scalar_mult_uniform(self, scalar: bytes, uniforms: Sequence[bytes]) -> list[bytes]:
+        """``scalar * from_uniform(u)`` for each ``u``: a server's own batch of inputs.
+
+        The map's output needs no decoding check (the map made it), so this is one call
+        per step and no validation; :class:`InvalidElementError` if an input maps to the
+        identity (or the scalar is zero).
+        """
+        ...
+
     def scalar_mult_base(self, scalar: bytes) -> bytes: ...
     def add(self, a: bytes, b: bytes) -> bytes: ...
     def sub(self, a: bytes, b: bytes) -> bytes: ...
@@ -220,6 +229,23 @@ class NativeRistretto255:
                 raise InvalidElementError("not a valid non-identity ristretto255 element")
             raise InvalidElementError("scalar multiplication gives the identity")
         return out.raw
+
+    def scalar_mult_uniform(self, scalar: bytes, uniforms: Sequence[bytes]) -> list[bytes]:
+        check_scalar(scalar)
+        for u in uniforms:
+            _check_len(u, UNIFORM_SIZE, "uniform input")
+        # Two buffers for the whole batch (this call's own: the backend is shared by
+        # threads), bound methods looked up once: the loop is two library calls a step.
+        point, out = ctypes.create_string_buffer(ELEMENT_SIZE), ctypes.create_string_buffer(32)
+        from_hash, smult = self._from_hash, self._smult
+        results: list[bytes] = []
+        append = results.append
+        for u in uniforms:
+            from_hash(point, u)
+            if smult(out, scalar, point) != 0:
+                raise InvalidElementError("scalar multiplication gives the identity")
+            append(out.raw)
+        return results
 
     def scalar_mult_base(self, scalar: bytes) -> bytes:
         check_scalar(scalar)
@@ -440,6 +466,9 @@ class PortableRistretto255:
         except nacl.exceptions.RuntimeError as e:  # zero scalar: the identity
             raise InvalidElementError("scalar multiplication gives the identity") from e
         return _encode(_from_edwards(q))
+
+    def scalar_mult_uniform(self, scalar: bytes, uniforms: Sequence[bytes]) -> list[bytes]:
+        return [self.scalar_mult(scalar, self.from_uniform(u)) for u in uniforms]
 
     def scalar_mult_base(self, scalar: bytes) -> bytes:
         check_scalar(scalar)

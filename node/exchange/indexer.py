@@ -5,7 +5,7 @@ alerts), the indexer takes the reads stored since it last ran, in id order, and 
 read in the agreement's scope (from ``window_days`` before the agreement's start to its
 end) computes, under the VOPRF key of the read's epoch::
 
-    y      = F(k_epoch, plate in the agreement's matching form)
+    y      = F(k_epoch, plate in the agreement's matching form)      (one batch per epoch)
     entry  = (id = PRF(tag(y), scope || j), label = AEAD(key(y), detail))
 
 where ``j`` counts the plate's earlier entries in that (agreement, epoch) and ``detail``
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from crypto.at_rest import plate_lookup
-from crypto.index import IndexScope, MatchKey, make_entry
-from crypto.oprf import evaluate
+from crypto.index import IndexScope, entry_for_output
+from crypto.oprf import evaluate_batch
 from node.exchange.epoch_keys import EpochKeys
 from node.exchange.in_force import active_as
 from node.exchange.labels import ReadFacts, label_detail
@@ -144,12 +144,17 @@ class Indexer:
                 scope = IndexScope(agreement.id, epoch).encode()
                 lookups = [plate_lookup(self._lookup_key, plate) for _, plate in items]
                 occurrences = index.claim_occurrences(agreement.id, epoch, lookups)
-                entries = []
-                for (view, plate), j in zip(items, occurrences, strict=True):
-                    match = MatchKey.from_oprf_output(evaluate(secret, oprf_input(plate)))
-                    detail = label_detail(self._facts(view, cameras), agreement.label_detail)
-                    entry = make_entry(match, scope, j, detail)
-                    entries.append((epoch, entry.entry_id, entry.label))
+                outputs = evaluate_batch(secret, [oprf_input(plate) for _, plate in items])
+                level = agreement.label_detail
+                entries = [
+                    (
+                        epoch,
+                        *entry_for_output(
+                            y, scope, j, label_detail(self._facts(v, cameras), level)
+                        ),
+                    )
+                    for (v, _), j, y in zip(items, occurrences, outputs, strict=True)
+                ]
                 index.add_entries(agreement.id, entries, now=now)
                 made += len(entries)
             index.set_progress(agreement.id, batch.last_id, now=now)

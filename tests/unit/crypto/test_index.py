@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crypto.errors import LabelError
-from crypto.index import ENTRY_ID_SIZE, IndexScope, MatchKey, make_entry
+from crypto.index import ENTRY_ID_SIZE, IndexScope, MatchKey, entry_for_output, make_entry
 
 SCOPE = IndexScope("agr-1", 20260101).encode()
 
@@ -75,3 +75,9 @@ def test_derivation_is_keyed_blake2b_as_documented() -> None:
     entry = make_entry(match, SCOPE, 5, b"detail")
     aead_key = _libsodium_blake2b(eid, keys[32:], 32, b"accord/idx2/lbl")
     assert entry.label == ChaCha20Poly1305(aead_key).encrypt(bytes(12), b"detail", SCOPE + eid)
+
+
+@given(st.binary(min_size=64, max_size=64), st.integers(0, 2**32 - 1), st.binary(max_size=64))
+def test_entry_for_output_is_make_entry(output: bytes, j: int, detail: bytes) -> None:
+    entry = make_entry(MatchKey.from_oprf_output(output), SCOPE, j, detail)
+    assert entry_for_output(output, SCOPE, j, detail) == (entry.entry_id, entry.label)

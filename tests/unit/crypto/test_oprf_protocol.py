@@ -235,3 +235,16 @@ def test_backends_interoperate() -> None:
             backend=client,
         )
         assert outputs == [oprf.evaluate(key.secret_key, x, backend=server) for x in PLATES]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_evaluate_batch_is_evaluate(backend: Ristretto255) -> None:
+    key = oprf.derive_key_pair(SEED, b"batch", backend=backend)
+    inputs = [*PLATES, b"", b"x" * 300]
+    expected = [oprf.evaluate(key.secret_key, x, backend=backend) for x in inputs]
+    assert oprf.evaluate_batch(key.secret_key, inputs, backend=backend) == expected
+    assert oprf.evaluate_batch(key.secret_key, [], backend=backend) == []
+    with pytest.raises(OprfInputError, match="secret key"):
+        oprf.evaluate_batch(bytes(32), inputs, backend=backend)
+    with pytest.raises(OprfInputError, match="input"):
+        oprf.evaluate_batch(key.secret_key, [b"x" * 70_000], backend=backend)

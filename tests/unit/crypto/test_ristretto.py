@@ -231,3 +231,16 @@ def test_backends_agree_on_random_encodings() -> None:
     for _ in range(500):
         raw = os.urandom(32)
         assert _NATIVE.is_valid(raw) == PORTABLE.is_valid(raw)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_scalar_mult_uniform_is_the_map_then_the_mult(backend: Ristretto255) -> None:
+    uniforms = [bytes.fromhex(v["input"]) for v in VECTORS["from_uniform"]]
+    expected = [backend.scalar_mult(_s(77), backend.from_uniform(u)) for u in uniforms]
+    assert backend.scalar_mult_uniform(_s(77), uniforms) == expected
+    with pytest.raises(InvalidElementError, match="identity"):
+        backend.scalar_mult_uniform(_s(0), uniforms)
+    with pytest.raises(InvalidElementError):
+        backend.scalar_mult_uniform(_s(77), [bytes(63)])
+    with pytest.raises(InvalidScalarError):
+        backend.scalar_mult_uniform(L.to_bytes(32, "little"), uniforms)
