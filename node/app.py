@@ -321,7 +321,7 @@ class NodeApp:
                 federation=self.federation,
                 sessions=self.sessions,
             )
-            self.relay.start(self.services, self.server.peers)
+            self.relay.start([*self.services, self.server.health_registration()], self.server.peers)
         return port
 
     def peer_channel(self, peer: Peer) -> grpc.aio.Channel:

@@ -82,6 +82,15 @@ class NodeServer:
         fetcher = cast("Callable[[], grpc.ServerCertificateConfiguration]", fetch)
         return grpc.dynamic_ssl_server_credentials(config(), fetcher, True)
 
+    def health_registration(self) -> ServiceRegistration:
+        """The health service as a registration, for callers that mount services
+        elsewhere too (the relay answers health checks like the server does)."""
+        return ServiceRegistration(
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            health_pb2_grpc.add_HealthServicer_to_server,
+            self.health,
+        )
+
     async def start(self) -> int:
         """Bind, start serving and return the bound port (useful with port 0)."""
         guard = CallGuard(

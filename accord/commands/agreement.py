@@ -274,11 +274,9 @@ def export(
     ``accord audit check --agreements FILE`` verifies it against the ledgers' hashes.
     """
     from accord.legal.errors import LegalError
-    from accord.legal.signed_agreement import encode_signed_agreement
-    from crypto.canonical_json import loads
     from node.app import open_store
     from node.errors import NodeError
-    from node.exchange.in_force import signed_agreement
+    from node.exchange.agreement_export import exported_agreement
     from node.ids import AgreementId
     from node.store.agreements import AgreementRepository
     from node.store.db import session_scope
@@ -298,11 +296,7 @@ def export(
             engine.dispose()
         if stored is None:
             fail(f"no agreement {agreement_id}" + (f" v{version}" if version else "") + " here")
-        signed_agreement(stored)  # the store's signatures verify, or we export nothing
-        terms = loads(stored.document)
-        if not isinstance(terms, dict):  # pragma: no cover - the store holds agreements
-            fail(f"agreement {agreement_id}: the stored document is not an object")
-        data = encode_signed_agreement(terms, {s.role: s.signature for s in stored.signatures})
+        data = exported_agreement(stored)
     except (NodeError, LegalError) as e:
         fail(str(e))
     _write_new(out, data, fail)

@@ -71,8 +71,8 @@ def terms(
     )
 
 
-def load_reads(app: NodeApp, index: int, now: dt.datetime) -> str:
-    reads = synthetic_reads(app.config.name, index, count=READS_PER_CITY, days=DAYS, now=now)
+def load_reads(app: NodeApp, index: int, now: dt.datetime, count: int = READS_PER_CITY) -> str:
+    reads = synthetic_reads(app.config.name, index, count=count, days=DAYS, now=now)
     with session_scope(app.sessions) as s:
         repo = CameraRepository(s)
         for camera in cameras(app.config.name, now):
@@ -236,12 +236,12 @@ async def refused_query(lapd: NodeApp) -> str:
 async def run_exchange(
     log: StepLog,
     apps: dict[str, NodeApp],
-    homes: dict[str, Path],
     base: Path,
     now: dt.datetime,
     console: Console,
     learned: Learned,
     broker: DemoBroker | None,
+    reads_per_city: int = READS_PER_CITY,
 ) -> None:
     """Agreements, indexing, an alert, an ad-hoc query and two refusals."""
     smpd, ccpd, lapd = apps[SMPD], apps[CCPD], apps[LAPD]
@@ -249,7 +249,7 @@ async def run_exchange(
     for i, (name, app) in enumerate(apps.items()):
 
         async def load(app: NodeApp = app, i: int = i) -> str:
-            return await asyncio.to_thread(load_reads, app, i, now)
+            return await asyncio.to_thread(load_reads, app, i, now, reads_per_city)
 
         await log.run(f"{name} stores its camera reads", load)
     every = {QueryKind.HIT_QUERY, QueryKind.INDEX_STREAM, QueryKind.ALERTS}

@@ -10,20 +10,24 @@ import asyncio
 import datetime as dt
 import itertools
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from accord.demo.auditor import REPORT_DIR, check_federation, export_and_verify, publish_report
 from accord.demo.cities import CITIES, City
-from accord.demo.exchange import Learned, run_exchange
+from accord.demo.exchange import READS_PER_CITY, Learned, run_exchange
 from accord.demo.federation import (
     FEDERATION,
     DemoBroker,
     admit,
     fetch_directory,
+    find_peer,
     free_port,
     join,
+    relay_attached,
     start_broker,
 )
 from accord.demo.steps import StepLog
@@ -32,8 +36,18 @@ from node.home import init_node_home
 from node.rpc.client import check_health, peer_channel
 
 
-async def run_demo(base: Path, *, keep: bool, console: Console) -> int:
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    #: Cities listed as reachable only through the broker's relay.
+    relay_only: frozenset[str] = frozenset()
+    reads_per_city: int = READS_PER_CITY
+
+
+async def run_demo(
+    base: Path, *, keep: bool, console: Console, options: DemoOptions | None = None
+) -> int:
     """Run the demo in ``base``; returns the number of failed steps."""
+    options = options or DemoOptions()
     log = StepLog(console)
     now = dt.datetime.now(dt.UTC)
     console.rule("[bold]Accord demo: a federation of city police nodes on loopback")
@@ -71,6 +85,9 @@ async def run_demo(base: Path, *, keep: bool, console: Console) -> int:
 
             async def member(city: City = city, b: DemoBroker = broker) -> str:
                 ports[city.name] = free_port()
+                if city.name in options.relay_only:
+                    version = admit(b, city, homes[city.name], None, now)
+                    return f"admitted as reachable only through the relay; version {version}"
                 endpoint = f"127.0.0.1:{ports[city.name]}"
                 version = admit(b, city, homes[city.name], endpoint, now)
                 return f"admitted at {endpoint}; directory version {version}"
@@ -99,6 +116,11 @@ async def run_demo(base: Path, *, keep: bool, console: Console) -> int:
         for a, b in itertools.permutations(apps, 2):
 
             async def health(a: str = a, b: str = b) -> str:
+                if b in options.relay_only:
+                    await relay_attached(apps[b])
+                    channel = apps[a].peer_channel(find_peer(apps[a], b))
+                    status = await check_health(channel, b)
+                    return f"{b} answers {status} to {a} through the broker's relay, sealed"
                 cert, _ = own_card_paths(homes[b])
                 async with peer_channel(
                     own_name=a,
@@ -114,7 +136,9 @@ async def run_demo(base: Path, *, keep: bool, console: Console) -> int:
 
         learned = Learned()
         if len(apps) == len(CITIES):
-            await run_exchange(log, apps, homes, base, now, console, learned, broker)
+            await run_exchange(
+                log, apps, base, now, console, learned, broker, options.reads_per_city
+            )
 
         for name, app in apps.items():
 
@@ -141,27 +165,20 @@ async def run_demo(base: Path, *, keep: bool, console: Console) -> int:
         for name, app in apps.items():
 
             async def audit(name: str = name, app: NodeApp = app) -> str:
-                from audit.policy import parse_policy
-                from audit.source import DirectorySource
-                from audit.verify import verify_log
-                from node.app import audit_policy_text
-                from node.ledger.export import export_tiles
-
-                out = homes[name] / "ledger"
-                size = await asyncio.to_thread(
-                    export_tiles, app.ledger, app.publisher, app.sessions, out
-                )
-                vkey = app.publisher.signer.verifier.vkey()
-                (base / name / "ledger.vkey").write_text(vkey + "\n")
-                policy_text = audit_policy_text(homes[name], quorum=len(apps))
-                (base / name / "audit-policy.toml").write_text(policy_text)
-                report = verify_log(DirectorySource(out), parse_policy(policy_text))
-                return (
-                    f"exported {size} entries as tiles to {out}; accord audit verify: OK "
-                    f"(root {report.root_hex[:16]}..., {len(report.cosigners)} cosigners)"
-                )
+                return await export_and_verify(app, homes[name], quorum=len(apps))
 
             await log.run(f"audit {name}'s ledger", audit)
+
+        exports = [homes[name] for name in apps]
+
+        async def compliance() -> str:
+            return await asyncio.to_thread(check_federation, exports)
+
+        async def transparency() -> str:
+            return await asyncio.to_thread(publish_report, exports, base / REPORT_DIR)
+
+        await log.run("accord audit check across the federation", compliance)
+        await log.run("accord audit report: the public transparency report", transparency)
 
         _summary(console, log, learned)
         if keep and log.failed == 0:

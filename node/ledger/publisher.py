@@ -16,6 +16,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+import grpc
+import grpc.aio
 from sqlalchemy.orm import Session, sessionmaker
 
 from crypto.checkpoint import Checkpoint
@@ -151,7 +153,10 @@ class Publisher:
                 line = await w.add_checkpoint(w.last_size, proof, checkpoint.note)
             except Exception as e:  # one witness down must not stop the others
                 log.warning(
-                    "witness %s did not cosign size %d: %s", w.verifier.name, checkpoint.size, e
+                    "witness %s did not cosign size %d: %s",
+                    w.verifier.name,
+                    checkpoint.size,
+                    _describe(e),
                 )
                 held = getattr(e, "held_size", None)
                 if isinstance(held, int):
@@ -192,3 +197,10 @@ class Publisher:
             except Exception:
                 log.exception("publishing a checkpoint of %s failed", self.origin)
             await asyncio.sleep(interval_s)
+
+
+def _describe(error: Exception) -> str:
+    """One line for the log: a gRPC failure as its status and details, not its repr."""
+    if isinstance(error, grpc.aio.AioRpcError):
+        return f"{error.code().name}: {error.details()}"
+    return str(error) or type(error).__name__

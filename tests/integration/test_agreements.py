@@ -237,7 +237,7 @@ async def test_accept_while_the_requester_is_down_changes_nothing(
         )
     assert err.value.code() is grpc.StatusCode.UNAVAILABLE
     assert await listed(admin_b) == [("ab-2026", 1, "alpha-pd", "responder", "proposed")]
-    assert [e["action"] for e in of_type(b, "admin.action")] == ["node.start"]
+    assert [e["action"] for e in of_type(b, "admin.action")] == ["node.start", "retention.set"]
 
 
 async def test_revoke_destroys_keys_and_ends_it_on_both(

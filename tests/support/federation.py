@@ -115,8 +115,9 @@ def terms(peer: str, agreement_id: str = "smpd-ccpd-2026", **overrides: object) 
 
 async def agree(requester: NodeApp, responder: NodeApp, **overrides: object) -> AgreementId:
     """An agreement proposed by ``requester`` and accepted by ``responder``."""
+    agreement_id = str(overrides.pop("agreement_id", "smpd-ccpd-2026"))
     view = await requester.agreements.propose(
-        terms(responder.config.name, **overrides), admin="admin-a"
+        terms(responder.config.name, agreement_id, **overrides), admin="admin-a"
     )
     await responder.agreements.decide(view.agreement_id, view.version, True, "", admin="admin-b")
     return view.agreement_id
