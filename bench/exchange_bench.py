@@ -333,7 +333,7 @@ class Split:
 
 
 QUERY_STEPS = [
-    (asking, "blind", "blinding"),
+    (asking, "blind_all", "blinding"),
     (answering.Answerer, "_evaluate", "b_crypto"),
     (answering.Answerer, "evaluate_hits", "b_total"),
     (asking.QueryDesk, "_unblind", "verify"),

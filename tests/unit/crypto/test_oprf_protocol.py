@@ -248,3 +248,16 @@ def test_evaluate_batch_is_evaluate(backend: Ristretto255) -> None:
         oprf.evaluate_batch(bytes(32), inputs, backend=backend)
     with pytest.raises(OprfInputError, match="input"):
         oprf.evaluate_batch(key.secret_key, [b"x" * 70_000], backend=backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("n", [1, 2, 7])
+def test_prepared_unblinders_are_the_inverses_of_the_blinds(backend: Ristretto255, n: int) -> None:
+    states = [oprf.blind(b"%d" % i, backend=backend) for i in range(n)]
+    batch = oprf.prepare_batch(
+        [b"%d" % i for i in range(n)],
+        [s.blind for s in states],
+        [s.blinded_element for s in states],
+        backend=backend,
+    )
+    assert batch.unblinders == tuple(backend.scalar_invert(s.blind) for s in states)
