@@ -343,19 +343,20 @@ async def _federal_refused(
 
         async def start() -> str:
             nonlocal federal
+            port = free_port()
             init_node_home(
                 home,
                 name=FEDERAL.name,
                 ori=FEDERAL.ori,
                 jurisdiction=FEDERAL.jurisdiction,
                 kind=FEDERAL.kind,
+                listen=f"127.0.0.1:{port}",
                 legal_profile="baseline",
                 now=now,
             )
             join(home, broker)
-            port = free_port()
             version = admit(broker, FEDERAL, home, f"127.0.0.1:{port}", now)
-            federal = NodeApp.open(home, listen=f"127.0.0.1:{port}")
+            federal = NodeApp.open(home)
             await federal.start()
             await fetch_directory(ccpd)
             await fetch_directory(federal)

@@ -74,7 +74,11 @@ async def run_demo(
 
         await log.run("start the federation broker", operator)
         for city in CITIES:
-            await log.run(f"create node {city.name}", _init(city, homes[city.name], now, broker))
+            ports[city.name] = free_port()
+            await log.run(
+                f"create node {city.name}",
+                _init(city, homes[city.name], f"127.0.0.1:{ports[city.name]}", now, broker),
+            )
 
         # Members are admitted before they start, as in a real federation (the operator
         # lists an agency's endpoint before it goes live), so their first checkpoint
@@ -84,7 +88,6 @@ async def run_demo(
                 continue
 
             async def member(city: City = city, b: DemoBroker = broker) -> str:
-                ports[city.name] = free_port()
                 if city.name in options.relay_only:
                     version = admit(b, city, homes[city.name], None, now)
                     return f"admitted as reachable only through the relay; version {version}"
@@ -95,11 +98,11 @@ async def run_demo(
             await log.run(f"the operator admits {city.name}", member)
 
         for city in CITIES:
-            if city.name not in ports:
+            if not (homes[city.name] / "accord.toml").exists():
                 continue
 
             async def start(city: City = city) -> str:
-                app = NodeApp.open(homes[city.name], listen=f"127.0.0.1:{ports[city.name]}")
+                app = NodeApp.open(homes[city.name])
                 await app.start()
                 apps[city.name] = app
                 return f"{city.label} serving mutual TLS on 127.0.0.1:{ports[city.name]}"
@@ -183,8 +186,19 @@ async def run_demo(
         _summary(console, log, learned)
         if keep and log.failed == 0:
             console.print("\nThe federation keeps running; press Ctrl-C to stop it.")
+            if broker is not None:
+                console.print(f"  broker: {broker.endpoint}   home {broker.home}")
             for name, port in ports.items():
                 console.print(f"  {name}: 127.0.0.1:{port}   home {homes[name]}")
+            smpd = homes[CITIES[0].name]
+            console.print(
+                "Try, for example:\n"
+                f"  accord query hits --dir {smpd} --peer culver-city-pd --plate 6TRJ244 "
+                "--purpose homicide --case 26-00412 --user detective-ramos --days 7\n"
+                f"  accord agreement list --dir {smpd}\n"
+                f"  accord broker member list --dir {base / 'broker'}",
+                soft_wrap=True,
+            )
             await asyncio.Event().wait()
     finally:
         for app in apps.values():
@@ -195,7 +209,7 @@ async def run_demo(
 
 
 def _init(
-    city: City, home: Path, now: dt.datetime, broker: DemoBroker | None
+    city: City, home: Path, listen: str, now: dt.datetime, broker: DemoBroker | None
 ) -> Callable[[], Awaitable[str]]:
     async def action() -> str:
         if broker is None:
@@ -206,6 +220,7 @@ def _init(
             ori=city.ori,
             jurisdiction=city.jurisdiction,
             kind=city.kind,
+            listen=listen,
             now=now,
         )
         join(home, broker)

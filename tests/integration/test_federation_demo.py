@@ -144,3 +144,42 @@ def test_the_broker_holds_no_plate(run: DemoRun) -> None:
     for path in files:
         data = path.read_bytes()
         assert not [n for n in needles if n in data], path
+
+
+def test_keep_leaves_the_federation_running_for_the_cli_and_stops_on_ctrl_c(
+    tmp_path: Path,
+) -> None:
+    import signal
+
+    base = tmp_path / "kept"
+    args = ["demo", "--dir", str(base), "--reads", "100", "--keep"]
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "accord.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "400", "NO_COLOR": "1"},
+    )
+    try:
+        assert demo.stdout is not None
+        for line in demo.stdout:
+            if "keeps running" in line:
+                break
+        else:
+            pytest.fail(f"the demo ended without keeping the federation: rc {demo.wait()}")
+        asked = accord(
+            "query", "hits", "--dir", str(base / "santa-monica-pd"), "--peer", "culver-city-pd",
+            "--plate", OF_INTEREST, "--purpose", "homicide", "--case", "26-00412",
+            "--user", "detective-ramos", "--days", "7", "--json",
+        )  # fmt: skip
+        assert asked.returncode == 0, asked.stdout + asked.stderr
+        hits = json.loads(asked.stdout)["hits"]
+        assert [(h["plate"], h["peer"]) for h in hits] == [(OF_INTEREST, "culver-city-pd")]
+        demo.send_signal(signal.SIGINT)
+        rest, _ = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    assert demo.returncode == 0, rest
+    assert "stopped" in rest
