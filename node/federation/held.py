@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from crypto.directory import (
@@ -31,6 +28,7 @@ from crypto.errors import SignatureError
 from crypto.sign import verify
 from node.federation.errors import FederationSetupError
 from node.federation.settings import FEDERATION_DIR
+from node.files import write_atomic
 
 HELD_FILE = "directory.json"
 HELD_FORMAT = "accord/held-directory/v1"
@@ -85,19 +83,4 @@ def store_held(home: Path, signed: SignedDirectory) -> None:
         },
         indent=2,
     ).encode()
-    fd, tmp = tempfile.mkstemp(prefix=f".{HELD_FILE}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_atomic(path, data)

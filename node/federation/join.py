@@ -7,10 +7,7 @@ then on the node's peers come only from the directory the operator key signs.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import os
-import tempfile
 from pathlib import Path
 
 from crypto.certs import cert_fingerprint
@@ -27,21 +24,7 @@ from node.federation.settings import (
     check_witness_vkey,
     parse_operator_key,
 )
-
-
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+from node.files import PUBLIC_MODE, write_atomic
 
 
 def text_or_file(value: str) -> str:
@@ -97,7 +80,7 @@ def join_federation(
             ) from e
     folder = config.home / FEDERATION_DIR
     folder.mkdir(mode=0o700, exist_ok=True)
-    _write_atomic(folder / BROKER_CERT_FILE, cert_pem, 0o644)
+    write_atomic(folder / BROKER_CERT_FILE, cert_pem, mode=PUBLIC_MODE)
     joined = dataclasses.replace(config, federation=settings)
-    _write_atomic(config.home / CONFIG_FILE, write_config(joined), 0o644)
+    write_atomic(config.home / CONFIG_FILE, write_config(joined))
     return joined

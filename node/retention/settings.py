@@ -27,13 +27,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from node.config import CONFIG_FILE, load_config, write_config
+from node.files import write_atomic
 from node.policy.retention_caps import RetentionCap, cap_for, capped
 from node.retention.errors import AboveStateCapError, RetentionSettingError
 from node.store.epochs import DataClass
@@ -169,21 +168,4 @@ def save_settings(home: Path, settings: RetentionSettings) -> None:
             f"settings are for {settings.jurisdiction}, the node is in {config.jurisdiction}"
         )
     data = write_config(dataclasses.replace(config, retention_days=settings.as_toml_table()))
-    path = home / CONFIG_FILE
-    mode = path.stat().st_mode & 0o777
-    fd, tmp = tempfile.mkstemp(dir=home, prefix=f".{CONFIG_FILE}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), mode)
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(home, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_atomic(home / CONFIG_FILE, data)
