@@ -28,6 +28,10 @@ class CardError(CryptoError):
     """A card is malformed, or does not belong to the certificate it came with."""
 
 
+class CardCertificateMismatchError(CardError):
+    """The certificate is not the one the card pins, or names another node."""
+
+
 @dataclass(frozen=True, slots=True)
 class NodeCard:
     """A node's public identity: who it says it is and its four public keys (raw bytes)."""
@@ -83,7 +87,9 @@ def parse_card(card_toml: bytes, cert_pem: bytes) -> NodeCard:
     except CryptoError as e:
         raise CardError(str(e)) from e
     if _field(keys, "tls_cert_sha256") != fingerprint:
-        raise CardError("the certificate does not match the fingerprint the card pins")
+        raise CardCertificateMismatchError(
+            "the certificate does not match the fingerprint the card pins"
+        )
     if common_name != card.name:
-        raise CardError(f"the certificate names another node than {card.name}")
+        raise CardCertificateMismatchError(f"the certificate names another node than {card.name}")
     return card
