@@ -483,8 +483,8 @@ def blind_evaluate_multi(
     DLEQ proof per key over a composite of the blinded elements that all keys share.
 
     Costs ``m * n`` evaluations, ``n`` scalar multiplications and additions for the
-    shared composite, and a constant per key (RFC 9497 per key: ``2 * m * n``). ``rs``
-    are the proofs' nonces, fresh unless given (tests only).
+    shared composite, and a constant per key (``2 * m * n`` with an RFC 9497 proof for
+    each key). ``rs`` are the proofs' nonces, fresh unless given (tests only).
     """
     g = _backend(backend)
     sks = [_own_scalar(k, "secret key") for k in secret_keys]
