@@ -562,7 +562,9 @@ def print_tables(f: dict[str, Any], console: Console) -> None:
         "B's CPU: process CPU time while B's Answerer.evaluate_hits ran (checks, policy, ledger,"
         " evaluation and proofs, receipt). Both nodes share one process, but A only awaits the"
         " reply then and the nodes' polling loops are stopped; gRPC and TLS outside the handler"
-        " are not counted. Step times are wall times of the functions each step runs in.",
+        " are not counted. A's CPU: process CPU time while A's QueryDesk._unblind ran (proof"
+        " verification and unblinding on all of its threads; B is idle then). Step times are"
+        " wall times of the functions each step runs in.",
         *(f"[yellow]{note}[/yellow]" for note in f["notes"]),
     ):
         console.print(line)
