@@ -384,6 +384,8 @@ class QueryDesk:
             inputs, [b.blind for b in blinded], [b.blinded_element for b in blinded]
         )
         replies = [KeyedReply(a.public_key, a.evaluated, a.proof) for a in answer.epochs]
+        if not replies:  # every epoch asked has expired at the peer: nothing to prove
+            return {}
         with cf.ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:
             results = finalize_multi(batch, replies, mapper=pool.map)
         return dict(zip(epochs, results, strict=True))

@@ -253,3 +253,25 @@ async def test_the_daily_rate_and_the_validity_are_enforced(tmp_path: Path) -> N
         assert decisions[0][0] == "allow"
         assert "agreement.rate-limit" in decisions[1][1]  # type: ignore[operator]
         assert len(entries(ccpd, "answer.sent")) == 1
+
+
+async def test_epochs_whose_keys_are_destroyed_answer_nothing_and_verify(
+    tmp_path: Path,
+) -> None:
+    """An answer with no live epoch carries no proof to check: answered, no hits."""
+    from node.store.agreements import OprfKeyRepository
+
+    specs = [NodeSpec("santa-monica-pd", "CA0194200"), NodeSpec("culver-city-pd", "CA0190500")]
+    async with federation(tmp_path, specs) as (smpd, ccpd):
+        add_reads(ccpd, SEEN, at=NOW - dt.timedelta(minutes=30))
+        agreement_id = await agree(smpd, ccpd)
+        assert await ccpd.indexer.run_once() == len(SEEN)
+        assert len((await ask(smpd, ["7QRS482"], days=1)).hits) == 2
+        with session_scope(ccpd.sessions) as s:
+            assert OprfKeyRepository(s).destroy(agreement_id, now=dt.datetime.now(dt.UTC))
+        outcome = await ask(smpd, ["7QRS482"], days=1)
+        (answer,) = outcome.answers
+        assert answer.outcome == "answered", answer
+        assert outcome.hits == ()
+        (_, last) = entries(smpd, "answer.received")
+        assert last["hits"] == 0
