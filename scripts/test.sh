@@ -19,4 +19,6 @@ echo "== ruff"
 echo "== mypy --strict"
 .venv/bin/mypy
 echo "== pytest"
-.venv/bin/python -m pytest "$@"
+# Two workers by default (ACCORD_TEST_WORKERS=0 runs in one process); each module's
+# tests stay on one worker, so module-scoped fixtures (the demo runs) are made once.
+.venv/bin/python -m pytest -n "${ACCORD_TEST_WORKERS:-2}" --dist loadscope "$@"

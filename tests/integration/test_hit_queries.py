@@ -19,7 +19,7 @@ from node.app import NodeApp
 from node.exchange.asking import QueryOutcome
 from node.store.db import session_scope
 from node.store.ledger import LedgerRepository
-from tests.support.federation import NodeSpec, add_reads, agree, federation
+from tests.support.federation import NodeSpec, add_reads, agree, federation, index_all
 
 NOW = dt.datetime.now(dt.UTC)
 SEEN = ["7QRS482", "8ABC123", "7QRS482", "5XYZ999"]
@@ -30,8 +30,7 @@ async def pair(tmp_path: Path) -> AsyncIterator[tuple[NodeApp, NodeApp]]:
     specs = [NodeSpec("santa-monica-pd", "CA0194200"), NodeSpec("culver-city-pd", "CA0190500")]
     async with federation(tmp_path, specs) as (smpd, ccpd):
         add_reads(ccpd, SEEN, at=NOW - dt.timedelta(minutes=30))
-        await agree(smpd, ccpd)
-        assert await ccpd.indexer.run_once() == len(SEEN)
+        assert await index_all(ccpd, await agree(smpd, ccpd)) == len(SEEN)
         yield smpd, ccpd
 
 
@@ -265,7 +264,7 @@ async def test_epochs_whose_keys_are_destroyed_answer_nothing_and_verify(
     async with federation(tmp_path, specs) as (smpd, ccpd):
         add_reads(ccpd, SEEN, at=NOW - dt.timedelta(minutes=30))
         agreement_id = await agree(smpd, ccpd)
-        assert await ccpd.indexer.run_once() == len(SEEN)
+        assert await index_all(ccpd, agreement_id) == len(SEEN)
         assert len((await ask(smpd, ["7QRS482"], days=1)).hits) == 2
         with session_scope(ccpd.sessions) as s:
             assert OprfKeyRepository(s).destroy(agreement_id, now=dt.datetime.now(dt.UTC))

@@ -34,7 +34,7 @@ from node.store.db import session_scope
 from node.store.ledger import LedgerRepository
 from node.store.peers import Peer, PeerRepository
 from tests.integration.test_exchange_privacy import spellings
-from tests.support.federation import NodeSpec, add_reads, agree
+from tests.support.federation import NodeSpec, add_reads, agree, index_all
 from tests.support.relay import RelayFederation, relay_federation
 
 SMPD = NodeSpec("santa-monica-pd", "CA0194200")
@@ -51,8 +51,8 @@ async def fed(tmp_path: Path) -> AsyncIterator[RelayFederation]:
         smpd, ccpd, lapd = (fed.node(s.name) for s in (SMPD, CCPD, LAPD))
         for responder, agreement_id in ((ccpd, "smpd-ccpd-2026"), (lapd, "smpd-lapd-2026")):
             add_reads(responder, SEEN, at=NOW - dt.timedelta(minutes=30))
-            await agree(smpd, responder, agreement_id=agreement_id)
-            assert await responder.indexer.run_once() == len(SEEN)
+            agreed = await agree(smpd, responder, agreement_id=agreement_id)
+            assert await index_all(responder, agreed) == len(SEEN)
         yield fed
 
 

@@ -121,3 +121,15 @@ async def agree(requester: NodeApp, responder: NodeApp, **overrides: object) -> 
     )
     await responder.agreements.decide(view.agreement_id, view.version, True, "", admin="admin-b")
     return view.agreement_id
+
+
+async def index_all(responder: NodeApp, agreement_id: AgreementId) -> int:
+    """Index what ``responder`` holds for ``agreement_id`` now; returns the entries it
+    has for it. The node's background indexer may have got there first, so the count is
+    read from the index rather than from this run."""
+    from node.store.db import session_scope
+    from node.store.index import IndexRepository
+
+    await responder.indexer.run_once()
+    with session_scope(responder.sessions) as s:
+        return IndexRepository(s).count(agreement_id)
