@@ -321,3 +321,28 @@ async def test_a_removed_relay_only_member_is_cut_off_at_once(fed: RelayFederati
     # ...and closes its stream (its new handshakes fail: it left the trust bundle).
     assert fed.relay.routes.link_of(CCPD.name) is None
     await until(lambda: not link_of(ccpd).connected.is_set())
+
+
+async def test_a_multi_peer_query_reports_the_missing_peer_and_keeps_the_others(
+    fed: RelayFederation,
+) -> None:
+    """One query to both peers: with the broker down, the relay-only one is reported
+    unavailable and the direct one still answers; with the direct one down instead,
+    the relayed one answers and the direct one is reported."""
+    smpd, lapd = fed.node(SMPD.name), fed.node(LAPD.name)
+    assert fed.relay_broker is not None
+    await fed.relay_broker.stop()
+    outcome = await ask(smpd, CCPD.name, ["7QRS482"], peers=[CCPD.name, LAPD.name])
+    by_peer = {a.peer: a for a in outcome.answers}
+    assert by_peer[CCPD.name].outcome == "unavailable"
+    assert by_peer[LAPD.name].outcome == "answered"
+    assert {h.peer for h in outcome.hits} == {LAPD.name} and len(outcome.hits) == 2
+
+    await fed.relay_broker.restart()
+    await asyncio.wait_for(link_of(fed.node(CCPD.name)).connected.wait(), 30)
+    await lapd.server.stop(grace=0)
+    outcome = await ask(smpd, CCPD.name, ["7QRS482"], peers=[CCPD.name, LAPD.name])
+    by_peer = {a.peer: a for a in outcome.answers}
+    assert by_peer[LAPD.name].outcome == "unavailable"
+    assert by_peer[CCPD.name].outcome == "answered"
+    assert {h.peer for h in outcome.hits} == {CCPD.name} and len(outcome.hits) == 2
