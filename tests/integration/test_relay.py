@@ -333,7 +333,7 @@ async def test_a_multi_peer_query_reports_the_missing_peer_and_keeps_the_others(
     assert fed.relay_broker is not None
     await fed.relay_broker.stop()
     outcome = await ask(smpd, CCPD.name, ["7QRS482"], peers=[CCPD.name, LAPD.name])
-    by_peer = {a.peer: a for a in outcome.answers}
+    by_peer = {str(a.peer): a for a in outcome.answers}
     assert by_peer[CCPD.name].outcome == "unavailable"
     assert by_peer[LAPD.name].outcome == "answered"
     assert {h.peer for h in outcome.hits} == {LAPD.name} and len(outcome.hits) == 2
@@ -342,7 +342,7 @@ async def test_a_multi_peer_query_reports_the_missing_peer_and_keeps_the_others(
     await asyncio.wait_for(link_of(fed.node(CCPD.name)).connected.wait(), 30)
     await lapd.server.stop(grace=0)
     outcome = await ask(smpd, CCPD.name, ["7QRS482"], peers=[CCPD.name, LAPD.name])
-    by_peer = {a.peer: a for a in outcome.answers}
+    by_peer = {str(a.peer): a for a in outcome.answers}
     assert by_peer[LAPD.name].outcome == "unavailable"
     assert by_peer[CCPD.name].outcome == "answered"
     assert {h.peer for h in outcome.hits} == {CCPD.name} and len(outcome.hits) == 2
