@@ -183,6 +183,18 @@ async def run_demo(
         await log.run("accord audit check across the federation", compliance)
         await log.run("accord audit report: the public transparency report", transparency)
 
+        relayed = sorted(options.relay_only)
+        learned.lines.append(
+            "The broker learned the members it admitted and the checkpoint sizes and roots "
+            "it cosigned"
+            + (
+                f"; for {', '.join(relayed)}, behind its relay, who called whom, when and "
+                "how many sealed bytes it could not open"
+                if relayed
+                else ""
+            )
+            + ". It holds no plate, label, query or answer."
+        )
         _summary(console, log, learned)
         if keep and log.failed == 0:
             console.print("\nThe federation keeps running; press Ctrl-C to stop it.")
