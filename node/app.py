@@ -28,6 +28,7 @@ from node.exchange.asking import QueryDesk
 from node.exchange.epoch_keys import EpochKeys
 from node.exchange.indexer import Indexer
 from node.federation.errors import FederatedPeersError
+from node.federation.held import load_held
 from node.federation.link import FederationLink
 from node.hotlists.categories import allowed_categories
 from node.hotlists.store import active_entries
@@ -483,14 +484,28 @@ def list_peers(home: Path) -> list[Peer]:
 
 
 def set_peer_active(home: Path, name: str, active: bool, *, now: dt.datetime) -> Peer:
-    """Suspend or restore a peer; a suspended peer's calls are refused at once."""
-    _, engine, sessions = open_store(home)
+    """Suspend or restore a peer; a suspended peer's calls are refused at once.
+
+    On a federated node the suspension is this node's own and outlasts directory
+    refreshes; a restored peer is active again only if the held directory (valid now)
+    still lists it.
+    """
+    config, engine, sessions = open_store(home)
     try:
+        listed = True
+        if active and config.federation is not None:
+            held = load_held(home, config.federation.operator_key)
+            now_ms = int(now.timestamp() * 1000)
+            listed = (
+                held is not None
+                and now_ms < held[1].expires_ms
+                and held[1].member(name) is not None
+            )
         with session_scope(sessions) as s:
             repo = PeerRepository(s)
             if repo.get(NodeId(name)) is None:
                 raise NotFoundError(f"no peer named {name}")
-            return repo.set_active(NodeId(name), active, now=now)
+            return repo.set_suspended(NodeId(name), not active, active=active and listed, now=now)
     finally:
         engine.dispose()
 

@@ -151,7 +151,7 @@ def peers_list(home: HomeOption) -> None:
             p.kind.value,
             p.endpoint,
             p.cert_sha256[:16] + "...",
-            "yes" if p.active else "no",
+            "no (suspended)" if p.suspended else "yes" if p.active else "no",
         )
     _out.print(table)
 

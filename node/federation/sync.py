@@ -106,7 +106,12 @@ def sync_peers(
             if current is None:
                 repo.add(peer)
                 report.added.append(name)
-            elif not _same(current, peer):
+                continue
+            # An admin's suspension outlasts every refresh.
+            peer = dataclasses.replace(
+                peer, active=not current.suspended, suspended=current.suspended
+            )
+            if not _same(current, peer):
                 repo.replace(dataclasses.replace(peer, added=current.added))
                 report.updated.append(name)
     return report

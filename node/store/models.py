@@ -29,6 +29,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -236,6 +237,8 @@ class PeerRow(Base):
     witness_key: Mapped[Bytes32]
     sealing_key: Mapped[Bytes32]
     active: Mapped[bool]
+    #: Suspended by this node's admin: stays inactive whatever the directory says.
+    suspended: Mapped[bool] = mapped_column(default=False, server_default=false())
     added: Mapped[Timestamp]
     updated: Mapped[Timestamp]
 

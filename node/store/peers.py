@@ -42,6 +42,8 @@ class Peer:
     active: bool
     added: dt.datetime
     updated: dt.datetime
+    #: Suspended by this node's admin; a directory refresh never reactivates it.
+    suspended: bool = False
 
     def __post_init__(self) -> None:
         if not _HEX64.match(self.cert_sha256):
@@ -68,6 +70,7 @@ def _peer(row: PeerRow) -> Peer:
         active=row.active,
         added=row.added,
         updated=row.updated,
+        suspended=row.suspended,
     )
 
 
@@ -84,6 +87,7 @@ def _fill(row: PeerRow, peer: Peer) -> None:
     row.witness_key = peer.witness_key
     row.sealing_key = peer.sealing_key
     row.active = peer.active
+    row.suspended = peer.suspended
     row.updated = peer.updated
 
 
@@ -118,6 +122,17 @@ class PeerRepository:
         if current is None:
             raise NotFoundError(f"no peer {node_id}")
         return self.replace(dataclasses.replace(current, active=active, updated=now))
+
+    def set_suspended(
+        self, node_id: NodeId, suspended: bool, *, active: bool, now: dt.datetime
+    ) -> Peer:
+        """The admin's suspension (or its end), with the activity that follows from it."""
+        current = self.get(node_id)
+        if current is None:
+            raise NotFoundError(f"no peer {node_id}")
+        return self.replace(
+            dataclasses.replace(current, suspended=suspended, active=active, updated=now)
+        )
 
     def get(self, node_id: NodeId) -> Peer | None:
         with translate_errors(self._session):

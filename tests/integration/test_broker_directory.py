@@ -22,7 +22,14 @@ from nacl.signing import SigningKey
 
 from broker.members import remove_member
 from crypto.directory import sign_directory
-from node.app import NodeApp, add_peer_from_files, audit_policy_text, export_ledger, own_card_paths
+from node.app import (
+    NodeApp,
+    add_peer_from_files,
+    audit_policy_text,
+    export_ledger,
+    own_card_paths,
+    set_peer_active,
+)
 from node.exchange.errors import InactivePeerError
 from node.federation.broker_client import FETCH_DEADLINE_S
 from node.federation.errors import (
@@ -117,6 +124,36 @@ async def test_a_removed_member_is_refused_within_one_refresh(fed: Federation) -
     with pytest.raises(BrokerUnreachableError, match=r"UNAUTHENTICATED.*not a member"):
         await ccpd.federation.refresh_once()  # type: ignore[union-attr]
     assert _held_version(ccpd) == before
+
+
+async def test_an_admins_suspension_outlasts_refreshes_and_restore_brings_it_back(
+    fed: Federation,
+) -> None:
+    """The directory lists Culver City, but Santa Monica's admin suspended it: refreshes
+    leave it suspended; restoring it makes it active again because it is still listed."""
+    smpd, ccpd = fed.nodes
+    smpd_home = fed.homes[0]
+    suspended = set_peer_active(smpd_home, CCPD.name, False, now=dt.datetime.now(dt.UTC))
+    assert suspended.suspended and not suspended.active
+    await fed.refresh_all()
+    assert _peers(smpd) == {CCPD.name: False}
+    with pytest.raises(InactivePeerError):
+        await agree(smpd, ccpd)
+    restored = set_peer_active(smpd_home, CCPD.name, True, now=dt.datetime.now(dt.UTC))
+    assert restored.active and not restored.suspended
+    await fed.refresh_all()
+    assert _peers(smpd) == {CCPD.name: True}
+    assert await agree(smpd, ccpd)
+
+
+async def test_a_removed_member_stays_inactive_when_restored(fed: Federation) -> None:
+    smpd, _ = fed.nodes
+    smpd_home = fed.homes[0]
+    set_peer_active(smpd_home, CCPD.name, False, now=dt.datetime.now(dt.UTC))
+    remove_member(fed.broker.app.home, CCPD.name, now=dt.datetime.now(dt.UTC))
+    await smpd.federation.refresh_once()  # type: ignore[union-attr]
+    restored = set_peer_active(smpd_home, CCPD.name, True, now=dt.datetime.now(dt.UTC))
+    assert not restored.suspended and not restored.active
 
 
 async def test_wrong_key_expired_and_older_directories_are_refused(
