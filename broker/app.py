@@ -26,7 +26,7 @@ from accord.v1 import broker_pb2_grpc, ledger_pb2_grpc
 from broker.directory_service import BrokerWitnessServicer, DirectoryServicer
 from broker.home import WITNESS_DIR, BrokerHome
 from broker.keys import broker_tls_name
-from broker.relay_service import relay_service
+from broker.relay_service import RelayServicer, relay_service
 from broker.server import BrokerServer
 from broker.snapshots import Snapshot
 from broker.witness import BrokerWitness
@@ -51,6 +51,11 @@ class BrokerApp:
     clock: Clock = _utc_now
     #: How often the re-sign check runs (seconds); it re-signs at half the validity.
     resign_check_s: float = 60.0
+    #: How often the served directory's version is looked at: when it changes (a member
+    #: removed or its certificate replaced, by the CLI or in process), the relay closes
+    #: the streams of members that no longer qualify at once, not at their next heartbeat.
+    directory_check_s: float = 1.0
+    _seen_version: int = 0
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -105,6 +110,8 @@ class BrokerApp:
         await asyncio.to_thread(self.home.resign_if_due, now=self.clock())
         port = await self.server.start()
         self._tasks.append(asyncio.create_task(self._resign_loop(), name="directory-resign"))
+        self._seen_version = self.directory().version
+        self._tasks.append(asyncio.create_task(self._watch_directory(), name="directory-watch"))
         return port
 
     async def resign_once(self) -> Snapshot | None:
@@ -124,6 +131,26 @@ class BrokerApp:
                 await self.resign_once()
             except Exception:
                 log.exception("re-signing the directory failed")
+
+    def check_directory(self) -> bool:
+        """Whether the served directory changed since the last look; if it did, the relay
+        closes at once the streams of members that no longer qualify."""
+        version = self.directory().version
+        if version == self._seen_version:
+            return False
+        self._seen_version = version
+        for service in self.server.services:
+            if isinstance(service.servicer, RelayServicer):
+                service.servicer.directory_changed()
+        return True
+
+    async def _watch_directory(self) -> None:
+        while True:
+            await asyncio.sleep(self.directory_check_s)
+            try:
+                self.check_directory()
+            except Exception:
+                log.exception("reading the served directory failed")
 
     async def close(self) -> None:
         """Stop re-signing and serving (gracefully)."""

@@ -323,6 +323,24 @@ async def test_a_removed_relay_only_member_is_cut_off_at_once(fed: RelayFederati
     await until(lambda: not link_of(ccpd).connected.is_set())
 
 
+async def test_a_removed_members_idle_stream_is_closed_when_the_directory_changes(
+    fed: RelayFederation,
+) -> None:
+    """Nothing is forwarded to it: the broker notices the new directory version and
+    drops the stream without waiting for the stream's heartbeat."""
+    from broker.members import remove_member
+
+    ccpd = fed.node(CCPD.name)
+    assert fed.relay_broker is not None
+    broker = fed.relay_broker.running.app
+    assert not broker.check_directory()
+    remove_member(broker.home, CCPD.name, now=dt.datetime.now(dt.UTC))
+    assert fed.relay.routes.link_of(CCPD.name) is not None
+    assert broker.check_directory()  # what the broker's watch loop runs every second
+    assert fed.relay.routes.link_of(CCPD.name) is None
+    await until(lambda: not link_of(ccpd).connected.is_set())
+
+
 async def test_a_multi_peer_query_reports_the_missing_peer_and_keeps_the_others(
     fed: RelayFederation,
 ) -> None:
