@@ -310,7 +310,9 @@ class _UnaryStreamCall(_Call[list[Any]], grpc.aio.UnaryStreamCall[Any, Any]):
         return messages[self._read_at - 1]
 
 
-class _UnaryUnary(grpc.aio.UnaryUnaryMultiCallable[Any, Any]):
+class _RelayedMethod:
+    """What every relayed multicallable holds: the channel, the method and its codecs."""
+
     def __init__(
         self,
         channel: RelayChannel,
@@ -323,6 +325,8 @@ class _UnaryUnary(grpc.aio.UnaryUnaryMultiCallable[Any, Any]):
         self._serialize = _serializer(serializer)
         self._deserialize = _deserializer(deserializer)
 
+
+class _UnaryUnary(_RelayedMethod, grpc.aio.UnaryUnaryMultiCallable[Any, Any]):
     def __call__(
         self,
         request: Any,
@@ -340,19 +344,7 @@ class _UnaryUnary(grpc.aio.UnaryUnaryMultiCallable[Any, Any]):
         return _UnaryUnaryCall(asyncio.ensure_future(run()))
 
 
-class _UnaryStream(grpc.aio.UnaryStreamMultiCallable[Any, Any]):
-    def __init__(
-        self,
-        channel: RelayChannel,
-        method: str,
-        serializer: Callable[[Any], bytes] | None,
-        deserializer: Callable[[bytes], Any] | None,
-    ) -> None:
-        self._channel = channel
-        self._method = method
-        self._serialize = _serializer(serializer)
-        self._deserialize = _deserializer(deserializer)
-
+class _UnaryStream(_RelayedMethod, grpc.aio.UnaryStreamMultiCallable[Any, Any]):
     def __call__(
         self,
         request: Any,
