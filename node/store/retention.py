@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, Select, delete, select, update
 from sqlalchemy.orm import Session
 
 from node.ids import Epoch
@@ -86,6 +86,14 @@ def _day(epoch: Epoch) -> tuple[dt.datetime, dt.datetime]:
     return start, start + _DAY
 
 
+def _replica_in(epoch: int) -> Select[str, str, bytes]:
+    """A peer's replicated index entries of ``epoch`` (deleted with the reads of the day,
+    or earlier under the received-hits rule), by their key."""
+    return select(
+        PeerIndexEntryRow.peer_id, PeerIndexEntryRow.agreement_id, PeerIndexEntryRow.entry_id
+    ).where(PeerIndexEntryRow.epoch == epoch)
+
+
 def _seen_in(epoch: Epoch) -> ColumnElement[bool]:
     start, end = _day(epoch)
     return (SeenRequestRow.seen >= start) & (SeenRequestRow.seen < end)
@@ -128,11 +136,7 @@ class RetentionRepository:
             )
             add(
                 "replica_entries",
-                select(
-                    PeerIndexEntryRow.peer_id,
-                    PeerIndexEntryRow.agreement_id,
-                    PeerIndexEntryRow.entry_id,
-                ).where(PeerIndexEntryRow.epoch == epoch),
+                _replica_in(epoch),
             )
             add(
                 "oprf_keys",
@@ -161,11 +165,7 @@ class RetentionRepository:
         if data_class is DataClass.RECEIVED_HITS:
             add(
                 "replica_entries",
-                select(
-                    PeerIndexEntryRow.peer_id,
-                    PeerIndexEntryRow.agreement_id,
-                    PeerIndexEntryRow.entry_id,
-                ).where(PeerIndexEntryRow.epoch == epoch),
+                _replica_in(epoch),
             )
         if data_class is DataClass.HOTLISTS:
             add(
