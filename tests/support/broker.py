@@ -32,8 +32,7 @@ from broker.snapshots import Snapshot
 from crypto.directory import SignedDirectory, decode_directory
 from node.app import NodeApp, own_card_paths
 from node.federation.join import join_federation
-from node.home import init_node_home
-from tests.support.federation import NodeSpec
+from tests.support.federation import NodeSpec, init_homes
 
 FEDERATION = "socal"
 
@@ -171,20 +170,9 @@ async def federated(
 ) -> AsyncIterator[Federation]:
     """A broker and one node per spec, every node admitted, joined and refreshed once."""
     broker = await start_broker(tmp_path / "broker", validity_s=validity_s)
-    now = dt.datetime.now(dt.UTC)
-    homes = []
-    for spec in specs:
-        home = tmp_path / spec.name
-        init_node_home(
-            home,
-            name=spec.name,
-            ori=spec.ori,
-            jurisdiction=spec.jurisdiction,
-            kind=spec.kind,
-            now=now,
-        )
+    homes = init_homes(tmp_path, specs)
+    for home in homes:
         join(home, broker)
-        homes.append(home)
     nodes = [NodeApp.open(h, listen="127.0.0.1:0") for h in homes]
     fed = Federation(broker=broker, nodes=nodes, homes=homes, specs=list(specs))
     try:

@@ -30,8 +30,8 @@ class NodeSpec:
     kind: str = "municipal"
 
 
-@contextlib.asynccontextmanager
-async def federation(tmp_path: Path, specs: Sequence[NodeSpec]) -> AsyncIterator[list[NodeApp]]:
+def init_homes(tmp_path: Path, specs: Sequence[NodeSpec]) -> list[Path]:
+    """``accord node init`` for each spec, in ``tmp_path/<name>``."""
     now = dt.datetime.now(dt.UTC)
     homes = []
     for spec in specs:
@@ -45,6 +45,13 @@ async def federation(tmp_path: Path, specs: Sequence[NodeSpec]) -> AsyncIterator
             now=now,
         )
         homes.append(home)
+    return homes
+
+
+@contextlib.asynccontextmanager
+async def federation(tmp_path: Path, specs: Sequence[NodeSpec]) -> AsyncIterator[list[NodeApp]]:
+    now = dt.datetime.now(dt.UTC)
+    homes = init_homes(tmp_path, specs)
     apps = [NodeApp.open(h, listen="127.0.0.1:0") for h in homes]
     for app in apps:
         app.publish_interval_s = 3600  # checkpoints only when a test (or an answer) asks

@@ -34,10 +34,9 @@ from crypto.certs import TlsIdentity, new_tls_identity
 from crypto.directory import Member
 from crypto.envelope import ENVELOPE_ID_SIZE, Envelope, seal_envelope
 from node.app import NodeApp
-from node.home import init_node_home
 from node.rpc.client import peer_channel
 from tests.support.broker import FEDERATION, Federation, RunningBroker, admit, join
-from tests.support.federation import NodeSpec
+from tests.support.federation import NodeSpec, init_homes
 
 
 class RelayTap(RelayServicer):
@@ -141,20 +140,9 @@ async def relay_federation(
     """A broker with the relay and one node per spec; the ``relay_only`` nodes are listed
     without an endpoint and their own servers are stopped (nobody can dial them)."""
     rb = await start_relay_broker(tmp_path / "broker")
-    now = dt.datetime.now(dt.UTC)
-    homes = []
-    for spec in specs:
-        home = tmp_path / spec.name
-        init_node_home(
-            home,
-            name=spec.name,
-            ori=spec.ori,
-            jurisdiction=spec.jurisdiction,
-            kind=spec.kind,
-            now=now,
-        )
+    homes = init_homes(tmp_path, specs)
+    for home in homes:
         join(home, rb.running)
-        homes.append(home)
     nodes = [NodeApp.open(h, listen="127.0.0.1:0") for h in homes]
     fed = RelayFederation(
         broker=rb.running, nodes=nodes, homes=homes, specs=list(specs), relay_broker=rb
