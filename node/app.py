@@ -63,6 +63,7 @@ from node.rpc.peers import KnownPeer
 from node.server import NodeServer, ServiceRegistration
 from node.store.db import create_engine, session_factory, session_scope
 from node.store.errors import NotFoundError
+from node.store.hotlists import HotlistRepository
 from node.store.ledger import StoredCheckpoint
 from node.store.migrate import check_schema
 from node.store.peers import Peer, PeerRepository
@@ -251,6 +252,7 @@ class NodeApp:
             recorder=self.recorder,
             stream=transport,
             hotlist=self.watched_plates,
+            hotlist_revision=self.hotlist_revision,
             webhook=config.alerts_webhook,
         )
         self.services.append(exchange_service(ExchangeServicer(sessions, answerer, self.indexer)))
@@ -285,6 +287,14 @@ class NodeApp:
             for e in entries
             if e.category in allowed
         ]
+
+    def hotlist_revision(self) -> object:
+        """A mark that changes whenever :meth:`watched_plates` may have: the alert watcher
+        looks at it every poll and re-arms on a change, without opening the hotlist."""
+        if self.hotlist_override is not None:
+            return tuple(self.hotlist_override)
+        with session_scope(self.sessions) as s:
+            return HotlistRepository(s).revision(now=dt.datetime.now(dt.UTC))
 
     async def checkpoint_now(self) -> StoredCheckpoint:
         """Sign a checkpoint of everything logged so far (for an inclusion receipt)."""

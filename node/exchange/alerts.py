@@ -13,8 +13,9 @@ and the plate's following id is expected next.
 
 Alerts go to every subscriber (``accord alerts watch`` through the admin API) and, when
 ``[alerts] webhook`` is configured, are POSTed as JSON to the agency's own system. The
-ledger records ``admin.action`` ``alert.raised`` for each, without the plate. Hotlist
-changes take effect when the next epoch is armed (or the node restarts).
+ledger records ``admin.action`` ``alert.raised`` for each, without the plate. A hotlist
+change takes effect within a poll: the current epochs are armed for the plates added
+(their sightings already held are raised then), and plates taken off raise nothing more.
 """
 
 from __future__ import annotations
@@ -98,15 +99,41 @@ class IndexStream(Protocol):
 
 @dataclass(slots=True)
 class _Armed:
-    """The expected next entry id of each watched plate in one epoch."""
+    """One epoch's watch: a match key per armed plate form, who watches each, and the
+    expected next entry id of each. ``forms`` maps a matching form to its key's index; a
+    plate taken off every hotlist keeps its key but is watched by nobody."""
 
-    keys: list[MatchKey]
-    watched: list[list[WatchedPlate]]
+    keys: list[MatchKey] = field(default_factory=list)
+    watched: list[list[WatchedPlate]] = field(default_factory=list)
+    forms: dict[str, int] = field(default_factory=dict)
     expected: dict[bytes, tuple[int, int]] = field(default_factory=dict)  # id -> (plate, j)
 
 
+@dataclass(slots=True)
+class _Watch:
+    """One alerting agreement's watch. ``idle`` holds the epochs that arrived while no
+    hotlist plate was watched for this agreement: nothing was asked of the peer for them,
+    and they are armed as soon as the hotlist gains a plate. ``lock`` keeps an arriving
+    batch and a hotlist change from working on ``armed`` at once."""
+
+    peer: Peer
+    stored: StoredAgreement
+    agreement: Agreement
+    armed: dict[Epoch, _Armed] = field(default_factory=dict)
+    idle: set[Epoch] = field(default_factory=set)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
 class AlertWatcher:
-    """Watches every alerting agreement's index stream for this node's hotlist plates."""
+    """Watches every alerting agreement's index stream for this node's hotlist plates.
+
+    A change of the hotlist (``hotlist_revision`` differs from the last look, every
+    :attr:`poll_s` seconds) takes effect at once: the epochs already armed are armed for
+    the plates added (one query of kind ``alerts`` for those plates only; sightings of them
+    already held are raised), plates taken off are no longer raised, and epochs that came
+    while nothing was watched are armed. Without ``hotlist_revision`` the whole hotlist is
+    the revision.
+    """
 
     def __init__(
         self,
@@ -116,6 +143,7 @@ class AlertWatcher:
         recorder: Recorder,
         stream: IndexStream,
         hotlist: Callable[[], Sequence[WatchedPlate]],
+        hotlist_revision: Callable[[], object] | None = None,
         webhook: str | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
@@ -124,16 +152,19 @@ class AlertWatcher:
         self._recorder = recorder
         self._stream = stream
         self._hotlist = hotlist
+        self._hotlist_revision = hotlist_revision or (lambda: tuple(hotlist()))
         self._webhook = webhook
         self._clock = clock
         self._subscribers: set[asyncio.Queue[Alert]] = set()
         self._tasks: dict[AgreementId, asyncio.Task[None]] = {}
+        self._watches: dict[AgreementId, _Watch] = {}
         #: Alerts not delivered to a subscriber whose queue was full.
         self.dropped = 0
-        #: Seconds between looks for agreements that started or ended.
+        #: Seconds between looks for agreements that started or ended and for hotlist
+        #: changes.
         self.poll_s = 5.0
         self._wake = asyncio.Event()
-        #: Epochs whose arming found nothing to watch or was refused, and when to retry.
+        #: Epochs whose arming was refused or found the epoch expired, and when to retry.
         self._unarmed: dict[tuple[AgreementId, Epoch], dt.datetime] = {}
 
     # -- subscribers -----------------------------------------------------------------------
@@ -167,7 +198,8 @@ class AlertWatcher:
 
     async def run(self) -> None:
         """Keep one watch per alerting agreement, starting and ending them as agreements
-        come and go (looked at every :attr:`poll_s` seconds)."""
+        come and go, and apply hotlist changes (looked at every :attr:`poll_s` seconds)."""
+        revision = await asyncio.to_thread(self._hotlist_revision)
         try:
             while True:
                 wanted = await asyncio.to_thread(self._agreements)
@@ -175,11 +207,18 @@ class AlertWatcher:
                     if agreement_id not in wanted or task.done():
                         task.cancel()
                         del self._tasks[agreement_id]
+                        self._watches.pop(agreement_id, None)
                 for agreement_id, (peer, stored, agreement) in wanted.items():
                     if agreement_id not in self._tasks:
+                        watch = _Watch(peer, stored, agreement)
+                        self._watches[agreement_id] = watch
                         self._tasks[agreement_id] = asyncio.create_task(
-                            self._watch(peer, stored, agreement), name=f"alerts:{agreement_id}"
+                            self._watch(watch), name=f"alerts:{agreement_id}"
                         )
+                latest = await asyncio.to_thread(self._hotlist_revision)
+                if latest != revision:
+                    revision = latest
+                    await self._hotlist_changed()
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_s)
@@ -188,7 +227,7 @@ class AlertWatcher:
                 task.cancel()
 
     def wake(self) -> None:
-        """Look for agreements now rather than at the next poll (after one was made)."""
+        """Look for agreements and hotlist changes now rather than at the next poll."""
         self._wake.set()
 
     @property
@@ -208,70 +247,103 @@ class AlertWatcher:
                     out[signed.agreement.id] = (peer, stored, signed.agreement)
         return out
 
-    async def _watch(self, peer: Peer, stored: StoredAgreement, agreement: Agreement) -> None:
-        armed: dict[Epoch, _Armed] = {}
+    async def _watch(self, watch: _Watch) -> None:
         attempt = 0
+        peer, agreement_id = watch.peer, watch.agreement.id
         while True:
             try:
-                cursor = await asyncio.to_thread(self._cursor, peer, agreement.id)
-                async for records in self._stream.stream_index(peer, agreement.id, cursor):
+                cursor = await asyncio.to_thread(self._cursor, peer, agreement_id)
+                async for records in self._stream.stream_index(peer, agreement_id, cursor):
                     attempt = 0
-                    await asyncio.to_thread(self._hold, peer, agreement.id, records)
-                    for record in records:
-                        await self._consider(peer, stored, agreement, armed, record)
+                    await asyncio.to_thread(self._hold, peer, agreement_id, records)
+                    async with watch.lock:
+                        for record in records:
+                            await self._consider(watch, record)
             except asyncio.CancelledError:
                 raise
             except (PeerUnavailableError, PeerRefusal) as e:
-                log.info("alert stream of %s from %s interrupted: %s", agreement.id, peer.name, e)
+                log.info("alert stream of %s from %s interrupted: %s", agreement_id, peer.name, e)
             except Exception:
-                log.exception("alert stream of %s from %s failed", agreement.id, peer.name)
+                log.exception("alert stream of %s from %s failed", agreement_id, peer.name)
             await asyncio.sleep(_RETRY_S[min(attempt, len(_RETRY_S) - 1)])
             attempt += 1
 
-    async def _consider(
-        self,
-        peer: Peer,
-        stored: StoredAgreement,
-        agreement: Agreement,
-        armed: dict[Epoch, _Armed],
-        record: IndexRecord,
-    ) -> None:
+    async def _hotlist_changed(self) -> None:
+        """Bring every watch's current epochs to the hotlist as it is now."""
+        oldest = day_epoch(self._clock()) - 1
+        for watch in list(self._watches.values()):
+            async with watch.lock:
+                for epoch in sorted(set(watch.armed) | watch.idle):
+                    if epoch < oldest:
+                        watch.armed.pop(epoch, None)
+                        watch.idle.discard(epoch)
+                        continue
+                    watch.idle.discard(epoch)
+                    self._unarmed.pop((watch.agreement.id, epoch), None)
+                    try:
+                        await self._arm(watch, epoch)
+                    except PeerUnavailableError as e:
+                        # Left as it was: the next entry of the epoch arms it.
+                        log.info("re-arming alerts of %s failed: %s", watch.agreement.id, e)
+                    except Exception:
+                        log.exception("re-arming alerts of %s failed", watch.agreement.id)
+
+    async def _consider(self, watch: _Watch, record: IndexRecord) -> None:
         epoch = record.epoch
         if epoch < day_epoch(self._clock()) - 1:
             return  # history: kept for hit queries, too old to alert on
-        if epoch not in armed:
-            not_before = self._unarmed.get((agreement.id, epoch))
+        if epoch not in watch.armed:
+            if epoch in watch.idle:
+                return  # nothing is watched: a hotlist change arms it
+            not_before = self._unarmed.get((watch.agreement.id, epoch))
             if not_before is not None and self._clock() < not_before:
                 return  # arming failed a moment ago: do not ask again for every entry
-            found = await self._arm(peer, stored, agreement, epoch)
-            if found is None:
-                self._unarmed[(agreement.id, epoch)] = self._clock() + REARM_AFTER
+            await self._arm(watch, epoch)
+            if epoch not in watch.armed:
                 return
-            armed[epoch] = found
-            if record.entry_id not in found.expected:
-                return  # it was among the entries held already, alerted on when arming
-        watch = armed[epoch]
-        hit = watch.expected.pop(record.entry_id, None)
+        armed = watch.armed[epoch]
+        hit = armed.expected.pop(record.entry_id, None)
         if hit is None:
-            return
+            return  # not watched, or among the entries held already and raised when armed
         i, j = hit
-        await self._alert(peer, agreement, watch, i, j, record)
+        await self._alert(watch, armed, i, j, record)
 
-    async def _arm(
-        self, peer: Peer, stored: StoredAgreement, agreement: Agreement, epoch: Epoch
-    ) -> _Armed | None:
+    def _wanted(self, agreement: Agreement) -> dict[str, list[WatchedPlate]]:
+        """The hotlist plates this agreement shares, by matching form."""
         plates: dict[str, list[WatchedPlate]] = {}
-        for w in await asyncio.to_thread(self._hotlist):
+        for w in self._hotlist():
             if w.category in agreement.alert_categories:
                 with contextlib.suppress(ValueError):
                     form = matching_form(w.plate, fold=agreement.confusable_folding)
                     plates.setdefault(form, []).append(w)
-        if not plates:
-            return None
+        return plates
+
+    async def _arm(self, watch: _Watch, epoch: Epoch) -> None:
+        """Arm ``epoch`` for the plates the hotlist holds and the epoch does not watch yet
+        (all of them the first time), and raise their sightings already held.
+
+        Plates armed before keep their keys; their watchers are brought up to date (a
+        plate taken off the hotlists is watched by nobody, so raises nothing). An epoch
+        with nothing to arm becomes idle; a refusal, or an epoch already expired at the
+        peer, is not asked again for :data:`REARM_AFTER`.
+        """
+        agreement = watch.agreement
+        wanted = await asyncio.to_thread(self._wanted, agreement)
+        armed = watch.armed.get(epoch)
+        if armed is not None:
+            for form, i in armed.forms.items():
+                armed.watched[i] = wanted.pop(form, [])
+        if not wanted:
+            if armed is None:
+                watch.idle.add(epoch)
+            return
         plan = AskPlan(
-            peer, stored, agreement, {p: [w.plate for w in ws] for p, ws in plates.items()}
+            watch.peer,
+            watch.stored,
+            agreement,
+            {p: [w.plate for w in ws] for p, ws in wanted.items()},
         )
-        categories = tuple(sorted({w.category for ws in plates.values() for w in ws}))
+        categories = tuple(sorted({w.category for ws in wanted.values() for w in ws}))
         try:
             evaluated = await self._desk.evaluate(
                 plan,
@@ -285,53 +357,59 @@ class AlertWatcher:
         except PeerRefusal as e:
             log.warning(
                 "%s refused to arm alerts for %s: %s %s",
-                peer.name,
+                watch.peer.name,
                 agreement.id,
                 e.code,
                 e.rule_ids,
             )
-            return None
+            self._unarmed[(agreement.id, epoch)] = self._clock() + REARM_AFTER
+            return
         outputs = evaluated.outputs.get(epoch)
-        if outputs is None:
-            return None  # the epoch expired at the peer
-        watch = _Armed([MatchKey.from_oprf_output(y) for y in outputs], list(plates.values()))
+        if outputs is None:  # the epoch expired at the peer
+            self._unarmed[(agreement.id, epoch)] = self._clock() + REARM_AFTER
+            return
+        if armed is None:
+            armed = watch.armed[epoch] = _Armed()
         scope = IndexScope(agreement.id, epoch).encode()
         earlier = 0
-        for i, key in enumerate(watch.keys):
+        for (form, watchers), y in zip(wanted.items(), outputs, strict=True):
+            i = len(armed.keys)
+            key = MatchKey.from_oprf_output(y)
+            armed.keys.append(key)
+            armed.watched.append(watchers)
+            armed.forms[form] = i
             j = 0
             while True:
                 entry_id = key.entry_id(scope, j)
-                held = await asyncio.to_thread(self._held, peer, agreement.id, entry_id)
+                held = await asyncio.to_thread(self._held, watch.peer, agreement.id, entry_id)
                 if held is None:
-                    watch.expected[entry_id] = (i, j)
+                    armed.expected[entry_id] = (i, j)
                     break
-                await self._alert(peer, agreement, watch, i, j, held, advance=False)
+                await self._alert(watch, armed, i, j, held, advance=False)
                 earlier += 1
                 j += 1
         await self._desk.record_answer(evaluated, hits=earlier)
-        return watch
 
     async def _alert(
         self,
-        peer: Peer,
-        agreement: Agreement,
-        watch: _Armed,
+        watch: _Watch,
+        armed: _Armed,
         i: int,
         j: int,
         record: IndexRecord,
         *,
         advance: bool = True,
     ) -> None:
-        scope = IndexScope(agreement.id, record.epoch).encode()
-        key = watch.keys[i]
+        scope = IndexScope(watch.agreement.id, record.epoch).encode()
+        key = armed.keys[i]
         detail = read_detail(key.open_label(scope, record.entry_id, record.label))
         if advance:
-            watch.expected[key.entry_id(scope, j + 1)] = (i, j + 1)
+            armed.expected[key.entry_id(scope, j + 1)] = (i, j + 1)
         now = self._clock()
-        for w in watch.watched[i]:
+        for w in armed.watched[i]:
             await self._raise(
                 Alert(
-                    peer.node_id,
+                    watch.peer.node_id,
                     w.plate,
                     w.hotlist_id,
                     w.case_number,

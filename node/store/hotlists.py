@@ -194,6 +194,18 @@ class HotlistRepository:
             rows = self._session.execute(stmt).all()
         return {(HotlistId(h), c): int(n) for h, c, n in rows}
 
+    def revision(self, *, now: dt.datetime) -> tuple[int, int | None, dt.datetime | None]:
+        """A cheap mark that changes whenever the unexpired entries do: their count, the
+        highest id and the latest time one was added (an import raises the last two, a
+        deletion or an expiry lowers the count). Read without opening any ciphertext, so a
+        watcher can look often at a hotlist of any size."""
+        stmt = select(
+            func.count(), func.max(HotlistEntryRow.id), func.max(HotlistEntryRow.added)
+        ).where(HotlistEntryRow.expires > now)
+        with translate_errors(self._session):
+            count, highest, added = self._session.execute(stmt).one()
+        return int(count), highest, added
+
     def with_lookup(self, plate_lookup: bytes, *, now: dt.datetime) -> list[HotlistEntry]:
         """Unexpired entries, on any hotlist, for the plate tagged ``plate_lookup``."""
         stmt = (

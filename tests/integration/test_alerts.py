@@ -18,7 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from crypto.entries import Entry
+from node.app import NodeApp
 from node.exchange.alerts import Alert, WatchedPlate
+from node.ids import NodeId
 from node.policy.agreement import QueryKind
 from tests.support.federation import NodeSpec, add_reads, agree, federation
 
@@ -95,10 +98,6 @@ async def test_a_watched_plate_read_by_the_peer_raises_an_alert(
 
 
 async def test_a_refused_arming_is_not_retried_for_every_entry(tmp_path: Path) -> None:
-    from crypto.entries import decode_entry
-    from node.store.db import session_scope
-    from node.store.ledger import LedgerRepository
-
     specs = [NodeSpec("santa-monica-pd", "CA0194200"), NodeSpec("culver-city-pd", "CA0190500")]
     async with federation(tmp_path, specs) as (smpd, ccpd):
         # Two watched plates, but the agreement allows one plate a day: arming is refused.
@@ -127,8 +126,105 @@ async def test_a_refused_arming_is_not_retried_for_every_entry(tmp_path: Path) -
                 add_reads(ccpd, [f"1AAA{i}00", "7QRS482"], at=now - dt.timedelta(minutes=i + 1))
                 await asyncio.sleep(1.5)
             assert queue.empty()
-        with session_scope(smpd.sessions) as s:
-            repo = LedgerRepository(s)
-            rows = repo.entries(smpd.ledger.log_id, 0, repo.size(smpd.ledger.log_id))
-        sent = [e for e in (decode_entry(r.entry) for r in rows) if e.type == "query.sent"]
-        assert len(sent) == 1, "each arriving entry asked the peer again"
+        assert len(sent_queries(smpd)) == 1, "each arriving entry asked the peer again"
+
+
+def sent_queries(app: NodeApp) -> list[Entry]:
+    from crypto.entries import decode_entry
+    from node.store.db import session_scope
+    from node.store.ledger import LedgerRepository
+
+    with session_scope(app.sessions) as s:
+        repo = LedgerRepository(s)
+        rows = repo.entries(app.ledger.log_id, 0, repo.size(app.ledger.log_id))
+    return [e for e in (decode_entry(r.entry) for r in rows) if e.type == "query.sent"]
+
+
+async def replica_holds(app: NodeApp, peer: NodeApp, entries: int) -> None:
+    from node.store.db import session_scope
+    from node.store.index import PeerIndexRepository
+
+    agreement_id = next(iter(app.alerts.watching))
+    for _ in range(300):
+        with session_scope(app.sessions) as s:
+            cursor = PeerIndexRepository(s).cursor(NodeId(peer.config.name), agreement_id)
+        if cursor >= entries:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the replica holds {cursor} entries, not {entries}")
+
+
+async def test_a_plate_put_on_the_hotlist_after_its_sighting_arrived_is_raised_at_once(
+    tmp_path: Path,
+) -> None:
+    """The index stream brought today's entries while the hotlist was empty: nothing was
+    asked of the peer then. Importing the stolen car arms the epoch within a poll and
+    raises the sighting already held, then the live one; the plates not watched stay
+    unknown."""
+    specs = [NodeSpec("santa-monica-pd", "CA0194200"), NodeSpec("culver-city-pd", "CA0190500")]
+    async with federation(tmp_path, specs) as (smpd, ccpd):
+        smpd.hotlist_override = []
+        smpd.alerts.poll_s = 0.2
+        now = dt.datetime.now(dt.UTC)
+        add_reads(ccpd, ["7QRS482", "5XYZ999"], at=now - dt.timedelta(minutes=10))
+        with smpd.alerts.subscription() as queue:
+            await agree(
+                smpd,
+                ccpd,
+                query_kinds=KINDS,
+                alert_categories=frozenset({"stolen-vehicle"}),
+            )
+            smpd.alerts.wake()
+            for _ in range(100):
+                if smpd.alerts.watching:
+                    break
+                await asyncio.sleep(0.05)
+            await replica_holds(smpd, ccpd, 2)
+            await asyncio.sleep(0.5)  # the watcher considered both entries
+            assert queue.empty()
+            assert sent_queries(smpd) == [], "an empty hotlist asked the peer"
+
+            smpd.hotlist_override = [WATCHED[0]]
+            earlier = await next_alert(queue)
+            assert (earlier.plate, earlier.detail["camera"]) == ("7QRS482", "Pier entrance")
+            add_reads(ccpd, ["7QRS482"], at=now - dt.timedelta(minutes=1))
+            live = await next_alert(queue)
+            assert live.plate == "7QRS482"
+            assert live.detail["time"] != earlier.detail["time"]
+        assert len(sent_queries(smpd)) == 1
+
+
+async def test_a_hotlist_change_arms_only_the_added_plates_and_silences_the_removed(
+    tmp_path: Path,
+) -> None:
+    second = WatchedPlate("8ABC123", "ncic-stolen", "24-00999", "stolen-vehicle")
+    specs = [NodeSpec("santa-monica-pd", "CA0194200"), NodeSpec("culver-city-pd", "CA0190500")]
+    async with federation(tmp_path, specs) as (smpd, ccpd):
+        smpd.hotlist_override = [WATCHED[0]]
+        smpd.alerts.poll_s = 0.2
+        now = dt.datetime.now(dt.UTC)
+        add_reads(ccpd, ["7QRS482", "8ABC123"], at=now - dt.timedelta(minutes=10))
+        with smpd.alerts.subscription() as queue:
+            await agree(
+                smpd,
+                ccpd,
+                query_kinds=KINDS,
+                alert_categories=frozenset({"stolen-vehicle"}),
+            )
+            first = await next_alert(queue)
+            assert first.plate == "7QRS482"
+
+            smpd.hotlist_override = [WATCHED[0], second]
+            added = await next_alert(queue)  # its sighting was held already
+            assert (added.plate, added.case_number) == ("8ABC123", "24-00999")
+            sent = sent_queries(smpd)
+            assert [e.fields["batch_size"] for e in sent] == [1, 1], "not only the added plate"
+
+            smpd.hotlist_override = [second]  # 7QRS482 recovered
+            await asyncio.sleep(1.0)
+            add_reads(ccpd, ["7QRS482", "8ABC123"], at=now - dt.timedelta(minutes=1))
+            live = await next_alert(queue)
+            assert live.plate == "8ABC123"
+            await asyncio.sleep(2.0)
+            assert queue.empty(), "a plate taken off the hotlist was still raised"
+        assert len(sent_queries(smpd)) == 2, "taking a plate off asked the peer again"

@@ -102,3 +102,23 @@ def test_matching_filters_and_expiry(hotlists: HotlistRepository, session: Sessi
     assert len(hotlists.entries()) == 2
     hotlists.delete(STOLEN)  # entries go with their list
     assert hotlists.entries() == []
+
+
+def test_the_revision_changes_with_every_import_deletion_and_expiry(
+    hotlists: HotlistRepository,
+) -> None:
+    empty = hotlists.revision(now=NOW)
+    assert empty == (0, None, None)
+    hotlists.add_entries(STOLEN, [_entry("7ABC123")], now=NOW)
+    one = hotlists.revision(now=NOW)
+    assert one != empty
+    assert hotlists.revision(now=NOW) == one, "unchanged entries, unchanged revision"
+    hotlists.add_entries(STOLEN, [_entry("7ABC123")], now=NOW + dt.timedelta(minutes=1))
+    assert hotlists.revision(now=NOW) == one, "a re-run import adds nothing"
+    short = _entry("8XYZ999", expires=NOW + dt.timedelta(hours=1))
+    hotlists.add_entries(STOLEN, [short], now=NOW + dt.timedelta(minutes=2))
+    two = hotlists.revision(now=NOW)
+    assert two not in (one, empty)
+    assert hotlists.revision(now=NOW + dt.timedelta(hours=2)) != two, "an expiry shows"
+    hotlists.delete(STOLEN)
+    assert hotlists.revision(now=NOW) == empty
