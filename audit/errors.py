@@ -17,3 +17,7 @@ class LogSourceError(AuditError):
 
 class VerificationError(AuditError):
     """The log violates what it claims: a signature, a proof, an entry or its history."""
+
+
+class DocumentSourceError(AuditError):
+    """A signed agreement file or directory named to the auditor cannot be read."""

@@ -6,13 +6,17 @@ Layout of what ``accord ledger export`` and ``accord demo`` leave for an auditor
     <dir>/ledger/              C2SP tlog-tiles (checkpoint, tile/..., accord/checkpoints/...)
     <dir>/ledger.vkey          the log's verifier key (signed-note vkey), one line
     <dir>/audit-policy.toml    optional: log key, witness keys, quorum (audit/policy.py)
+    <dir>/agreements/          optional: the node's signed agreements, one file per version
+                               (accord agreement export; read by audit/documents.py)
 
 :func:`discover` takes export directories, or directories whose immediate children are
 export directories (the demo's base directory), and :func:`spec_for` takes an explicit
 tiles directory and policy file. :func:`load_ledgers` verifies each one with
 :func:`audit.verify.verify_log` and sorts them into verified and excluded: a ledger that
 fails is named with its reason and none of its entries is handed back, so nothing built on
-a :class:`LedgerSet` can count an unverified entry by mistake.
+a :class:`LedgerSet` can count an unverified entry by mistake. The set also names the
+``agreements/`` directories found with the ledgers (:attr:`LedgerSet.agreement_dirs`),
+for the transparency report to read the agreements' signed terms from.
 
 Trust: the keys are read from files beside the tiles. An auditor who obtained the keys out
 of band (as they should) passes explicit pairs with :func:`spec_for`; a key file that
@@ -35,6 +39,7 @@ from crypto.note import ALG_ED25519, NoteError, NoteVerifier
 LOG_DIR = "ledger"
 VKEY_FILE = "ledger.vkey"
 POLICY_FILE = "audit-policy.toml"
+AGREEMENTS_DIR = "agreements"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +48,14 @@ class LedgerSpec:
 
     ``label`` is how reports name it (the export directory's name). At least one of
     ``policy`` and ``vkey`` is set; with both, they must name the same log key.
+    ``agreements`` is the directory of the node's signed agreements, if it exported one.
     """
 
     label: str
     log: Path
     policy: Path | None
     vkey: Path | None
+    agreements: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +97,10 @@ class ExcludedLedger:
 class LedgerSet:
     verified: tuple[VerifiedLedger, ...]
     excluded: tuple[ExcludedLedger, ...]
+    #: The ``agreements/`` directories of every export loaded, whether its ledger verified
+    #: or not: a document is used only for a hash a verified ledger records, whoever
+    #: handed it over (audit/documents.py).
+    agreement_dirs: tuple[Path, ...] = ()
 
     def entries(self) -> list[tuple[VerifiedLedger, Entry]]:
         """Every verified entry with its ledger, ledger by ledger, in log order."""
@@ -103,12 +114,13 @@ def _is_export(path: Path) -> bool:
 
 
 def _export_spec(path: Path) -> LedgerSpec:
-    policy, vkey = path / POLICY_FILE, path / VKEY_FILE
+    policy, vkey, agreements = path / POLICY_FILE, path / VKEY_FILE, path / AGREEMENTS_DIR
     return LedgerSpec(
         label=path.name,
         log=path / LOG_DIR,
         policy=policy if policy.is_file() else None,
         vkey=vkey if vkey.is_file() else None,
+        agreements=agreements if agreements.is_dir() else None,
     )
 
 
@@ -134,9 +146,14 @@ def discover(paths: Sequence[Path]) -> list[LedgerSpec]:
     return specs
 
 
-def spec_for(log: Path, policy: Path, *, label: str | None = None) -> LedgerSpec:
-    """An explicit tiles directory and policy file (keys obtained out of band)."""
-    return LedgerSpec(label=label or log.name, log=log, policy=policy, vkey=None)
+def spec_for(
+    log: Path, policy: Path, *, label: str | None = None, agreements: Path | None = None
+) -> LedgerSpec:
+    """An explicit tiles directory and policy file (keys obtained out of band), and the
+    node's signed agreements if given."""
+    return LedgerSpec(
+        label=label or log.name, log=log, policy=policy, vkey=None, agreements=agreements
+    )
 
 
 def _policy(spec: LedgerSpec) -> VerifyPolicy:
@@ -202,7 +219,8 @@ def load_ledgers(specs: Sequence[LedgerSpec], *, workers: int | None = None) -> 
     """Verify every ledger; each failure is excluded with its reason, never raised.
 
     A second ledger with an origin already loaded is excluded too (two copies of one log,
-    or two logs claiming one node), so no entry is ever counted twice.
+    or two logs claiming one node), so no entry is ever counted twice. The specs'
+    agreement directories are only named here; :mod:`audit.documents` reads them.
     """
     verified: list[VerifiedLedger] = []
     excluded: list[ExcludedLedger] = []
@@ -219,4 +237,5 @@ def load_ledgers(specs: Sequence[LedgerSpec], *, workers: int | None = None) -> 
             continue
         seen[ledger.origin] = str(spec.log)
         verified.append(ledger)
-    return LedgerSet(tuple(verified), tuple(excluded))
+    agreements = tuple(dict.fromkeys(s.agreements for s in specs if s.agreements is not None))
+    return LedgerSet(tuple(verified), tuple(excluded), agreements)

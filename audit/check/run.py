@@ -3,7 +3,7 @@
 :func:`check` runs the rules on inputs already in memory (what the unit tests use);
 :func:`run_check` reads them from disk first, through :mod:`audit.ledger_set` (each ledger
 verified in full; a ledger that fails is a finding and none of its entries is used) and
-:mod:`accord.legal`. Input that cannot be read at all raises :class:`CheckInputError`;
+:mod:`audit.documents`. Input that cannot be read at all raises :class:`CheckInputError`;
 everything else the auditor should know is a :class:`~audit.check.findings.Finding`.
 """
 
@@ -13,13 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from accord.legal.errors import ProfileError, SignedAgreementError
+from accord.legal.errors import ProfileError
 from accord.legal.profile import PROFILE_JURISDICTIONS, SHIPPED_PROFILES, LegalProfile
-from accord.legal.signed_agreement import (
-    MAX_EXPORT_BYTES,
-    SignedAgreementDocument,
-    read_signed_agreement,
-)
+from accord.legal.signed_agreement import SignedAgreementDocument
 from audit.check.agreements import check_documents, check_pairs, check_profile
 from audit.check.errors import CheckInputError
 from audit.check.exchanges import check_clock_skew, check_exchanges
@@ -28,7 +24,8 @@ from audit.check.model import BoundProfile, CheckInput, Ledger, Thresholds, fact
 from audit.check.queries import check_queries
 from audit.check.retention import check_retention
 from audit.check.volume import check_volume
-from audit.errors import AuditError
+from audit.documents import read_documents
+from audit.errors import AuditError, DocumentSourceError
 from audit.ledger_set import discover, load_ledgers
 from crypto.canonical_json import JsonValue
 
@@ -82,36 +79,22 @@ class CheckReport:
         }
 
 
-def _files(paths: Sequence[Path]) -> list[Path]:
-    out: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            out.extend(sorted(p for p in path.iterdir() if p.is_file() and p.suffix == ".json"))
-        elif path.is_file():
-            out.append(path)
-        else:
-            raise CheckInputError(f"{path}: no such agreement file or directory")
-    return out
-
-
 def load_documents(paths: Sequence[Path]) -> tuple[list[SignedAgreementDocument], list[Finding]]:
-    """Verified documents, and a finding for each file that is not a valid export.
+    """Verified documents (:func:`audit.documents.read_documents`), and a finding for each
+    file that is not a valid export.
 
-    A file that cannot be read raises :class:`CheckInputError`.
+    A path that does not exist, or a file that cannot be read, raises
+    :class:`CheckInputError`.
     """
-    documents: list[SignedAgreementDocument] = []
-    findings: list[Finding] = []
-    for path in _files(paths):
-        try:
-            with path.open("rb") as f:
-                data = f.read(MAX_EXPORT_BYTES + 1)
-        except OSError as e:
-            raise CheckInputError(f"{path}: cannot be read: {e.strerror}") from e
-        try:
-            documents.append(read_signed_agreement(data))
-        except SignedAgreementError as e:
-            findings.append(finding("agreement.document_invalid", [], [], f"{path.name}: {e}"))
-    return documents, findings
+    try:
+        found = read_documents(paths)
+    except DocumentSourceError as e:
+        raise CheckInputError(str(e)) from e
+    findings = [
+        finding("agreement.document_invalid", [], [], f"{r.path.name}: {r.reason}")
+        for r in found.rejected
+    ]
+    return list(found.documents), findings
 
 
 def load_profile(spec: str) -> tuple[BoundProfile | None, list[Finding]]:

@@ -10,6 +10,10 @@ One exchange (a query from a requester to a responder) is logged on both sides, 
 ``q_commit`` commits to the whole query (purpose, plates, window), so both sides' copies
 describe the same query. The responder's copy says whether it was refused and by which
 rules; the requester's ``answer.received`` says how many hits came back.
+
+Agreements are the one figure that needs more than the ledgers: whether one is in force
+depends on the validity written in its signed document, matched by the hash a verified
+ledger records (:mod:`audit.report.agreements`).
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from audit.documents import DocumentSet, RejectedDocument
 from audit.ledger_set import ExcludedLedger, LedgerSet, VerifiedLedger
+from audit.report.agreements import AgreementState, agreement_states
 from audit.report.retention import (
     Deletion,
     Setting,
@@ -26,28 +32,11 @@ from audit.report.retention import (
     deletion,
     parse_settings,
 )
-from crypto.entries import Entry
 
 #: The decision a responder logs for a query its policy refused.
 DENY = "deny"
 #: Rule id of an admin.action ``query.refused`` whose detail names none.
 UNNAMED_RULE = "unnamed"
-
-
-@dataclass(frozen=True, slots=True)
-class AgreementState:
-    """An agreement's latest logged version, as its parties' ledgers record it."""
-
-    agreement_id: str
-    version: int
-    parties: tuple[str, str]
-    #: Each logging party's own role (requester or responder).
-    roles: Mapping[str, str]
-    in_force: bool
-    since_ms: int
-    revoked_ms: int | None
-    revoked_reason: str | None
-    logged_by: tuple[str, ...]
 
 
 @dataclass(slots=True)
@@ -69,6 +58,7 @@ class Figures:
     excluded: tuple[ExcludedLedger, ...]
     first_ms: int | None
     last_ms: int | None
+    #: Each agreement's state at ``last_ms`` (audit/report/agreements.py).
     agreements: tuple[AgreementState, ...]
     #: Queries by (requesting agency, purpose).
     queries: Mapping[tuple[str, str], int]
@@ -79,52 +69,12 @@ class Figures:
     refusals: Mapping[tuple[str, ...], int]
     settings: tuple[Setting, ...]
     deletions: tuple[Deletion, ...]
+    #: Distinct verified agreement documents supplied, and the files that did not verify.
+    documents: int = 0
+    rejected_documents: tuple[RejectedDocument, ...] = ()
 
 
 ExchangeKey = tuple[str, str, str, str]  # requester, responder, request id, q_commit
-
-
-def _agreements(ledgers: LedgerSet) -> tuple[AgreementState, ...]:
-    latest: dict[str, tuple[int, int, Entry, str]] = {}  # id -> (version, time, entry, node)
-    revoked: dict[str, tuple[int, int, str]] = {}  # id -> (version, time, reason)
-    roles: dict[str, dict[str, str]] = {}
-    logged_by: dict[str, set[str]] = {}
-    parties: dict[str, set[str]] = {}
-    for ledger, e in ledgers.entries():
-        if not e.type.startswith("agreement."):
-            continue
-        aid, version = str(e.fields["agreement_id"]), int(e.fields["version"])
-        logged_by.setdefault(aid, set()).add(ledger.node)
-        parties.setdefault(aid, set()).update({ledger.node, str(e.fields["peer"])})
-        if e.type == "agreement.revoked":
-            old = revoked.get(aid)
-            if old is None or (version, e.time_ms) > old[:2]:
-                revoked[aid] = (version, e.time_ms, str(e.fields["reason"]))
-            continue
-        roles.setdefault(aid, {})[ledger.node] = str(e.fields["role"])
-        old_latest = latest.get(aid)
-        if old_latest is None or (version, e.time_ms) > old_latest[:2]:
-            latest[aid] = (version, e.time_ms, e, ledger.node)
-    out = []
-    for aid in sorted(set(latest) | set(revoked)):
-        version, since = latest[aid][:2] if aid in latest else (revoked[aid][0], revoked[aid][1])
-        rev = revoked.get(aid)
-        ended = rev is not None and rev[0] >= version
-        pair = sorted(parties[aid])
-        out.append(
-            AgreementState(
-                agreement_id=aid,
-                version=version,
-                parties=(pair[0], pair[-1]),
-                roles=dict(sorted(roles.get(aid, {}).items())),
-                in_force=not ended,
-                since_ms=since,
-                revoked_ms=rev[1] if ended and rev else None,
-                revoked_reason=rev[2] if ended and rev else None,
-                logged_by=tuple(sorted(logged_by[aid])),
-            )
-        )
-    return tuple(out)
 
 
 def _exchanges(ledgers: LedgerSet) -> tuple[dict[ExchangeKey, Exchange], Counter[tuple[str, ...]]]:
@@ -161,8 +111,16 @@ def _exchanges(ledgers: LedgerSet) -> tuple[dict[ExchangeKey, Exchange], Counter
     return exchanges, unparsed
 
 
-def compute(ledgers: LedgerSet) -> Figures:
-    """Every exact figure of the report."""
+def compute(ledgers: LedgerSet, documents: DocumentSet | None = None) -> Figures:
+    """Every exact figure of the report.
+
+    ``documents`` are the signed agreements supplied with the ledgers (none if omitted:
+    every agreement's validity is then unknown). Agreements are judged at ``last_ms``, the
+    latest entry of the verified ledgers, not at the time the report is made, so the same
+    inputs always give the same figures.
+    """
+    if documents is None:
+        documents = DocumentSet()
     exchanges, refusals = _exchanges(ledgers)
     queries: Counter[tuple[str, str]] = Counter()
     plates: Counter[str] = Counter()
@@ -182,16 +140,19 @@ def compute(ledgers: LedgerSet) -> Figures:
         if e.type == "retention.deleted"
     )
     times = [e.time_ms for _, e in ledgers.entries()]
+    by_hash = documents.by_hash()
     return Figures(
         verified=ledgers.verified,
         excluded=ledgers.excluded,
         first_ms=min(times) if times else None,
         last_ms=max(times) if times else None,
-        agreements=_agreements(ledgers),
+        agreements=agreement_states(ledgers, by_hash, max(times)) if times else (),
         queries=dict(sorted(queries.items())),
         plates_answered=dict(sorted(plates.items())),
         hits=dict(sorted(hits.items())),
         refusals=dict(sorted(refusals.items())),
         settings=tuple(history.latest()),
         deletions=tuple(sorted(deletions, key=lambda d: (d.node, d.data_class, d.epoch))),
+        documents=len(by_hash),
+        rejected_documents=documents.rejected,
     )

@@ -161,27 +161,71 @@ def _ledgers(doc: Json) -> str:
     return "".join(out)
 
 
+#: What the page says of an agreement whose signed document was not supplied.
+UNKNOWN_VALIDITY = "validity unknown: no signed document supplied"
+
+
+def _status(a: Json) -> str:
+    """One agreement's state in words, with the date that decides it (UTC)."""
+    state = a["state"]
+    if state == "in_force":
+        return f'<span class="ok">in force</span> until {_when(a["valid_until"])}'
+    if state == "expired":
+        return f'<span class="late">expired</span> {_when(a["valid_until"])}'
+    if state == "not_yet_valid":
+        return f"not yet valid: from {_when(a['valid_from'])}"
+    if state == "revoked":
+        return f"revoked {_when(a['revoked'])} ({_e(a['revoked_reason'])})"
+    if state == "unsigned":
+        return '<span class="late">not in force: not signed by both parties</span>'
+    return f'<span class="late">{escape(UNKNOWN_VALIDITY)}</span>'
+
+
 def _agreements(doc: Json) -> str:
     ag = doc["agreements"]
-    rows = []
-    for a in ag["agreements"]:
-        roles = ", ".join(f"{_e(n)}: {_e(r)}" for n, r in a["roles"].items())
-        status = (
-            '<span class="ok">in force</span>'
-            if a["in_force"]
-            else f"revoked {_when(a['revoked'])} ({_e(a['revoked_reason'])})"
+    rows = [
+        [
+            _e(a["agreement_id"]),
+            " and ".join(_e(p) for p in a["parties"]),
+            ", ".join(f"{_e(n)}: {_e(r)}" for n, r in a["roles"].items()),
+            f"v{a['version']}",
+            _status(a),
+        ]
+        for a in ag["agreements"]
+    ]
+    when = ""
+    if ag["as_of"]:
+        when = f" on {_when(ag['as_of'])} UTC, the time of the latest ledger entry"
+    out = [
+        "<h2 id=agreements>Agreements</h2>",
+        f"<p>{ag['in_force']:,} agreement(s) in force{when}.</p>",
+        f"<p>{escape(ag['rule'])}</p>",
+    ]
+    unknown = ag["by_state"]["unknown"]
+    if unknown:
+        out.append(
+            f"<p><b>The validity of {unknown:,} agreement(s) is unknown:</b> no signed "
+            "document that verifies and has the hash their ledgers record was supplied, so "
+            "this report cannot tell whether they are still valid and does not count them as "
+            "in force.</p>"
         )
-        rows.append([" and ".join(_e(p) for p in a["parties"]), roles, f"v{a['version']}", status])
-    return (
-        "<h2 id=agreements>Agreements</h2>"
-        f"<p>{ag['in_force']:,} agreement(s) in force, as their parties logged them. An "
-        "agreement stays listed in force until a party logs its revocation.</p>"
-        + _table(
+    out.append(
+        _table(
             "Data-sharing agreements and their parties",
-            ["Parties", "Roles", "Version", "Status"],
+            ["Agreement", "Parties", "Roles", "Version", "Status (UTC)"],
             rows,
         )
     )
+    rejected = ag["documents"]["rejected"]
+    if rejected:
+        out.append(
+            _table(
+                "Signed agreement files not used because they did not verify",
+                ["File", "Reason"],
+                ([_e(r["file"]), _e(r["reason"])] for r in rejected),
+            )
+        )
+    return "".join(out)
 
 
 def _queries(doc: Json) -> str:

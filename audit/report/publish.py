@@ -9,9 +9,11 @@ so the page cannot show an exact count the JSON withholds. Its shape is versione
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any, Final
 
+from audit.report.agreements import IN_FORCE_RULE, Standing
 from audit.report.figures import Figures
 from audit.report.retention import DAY_CLASSES, PURGE_GRACE_MS
 from audit.report.suppress import (
@@ -89,17 +91,34 @@ def _agreements(figures: Figures) -> Json:
         {
             "agreement_id": a.agreement_id,
             "version": a.version,
+            "agreement_hash": a.agreement_hash,
             "parties": list(a.parties),
             "roles": dict(a.roles),
+            "state": a.state.value,
             "in_force": a.in_force,
             "since": iso(a.since_ms),
+            "valid_from": iso(a.valid_from_ms),
+            "valid_until": iso(a.valid_until_ms),
             "revoked": iso(a.revoked_ms),
             "revoked_reason": a.revoked_reason,
             "logged_by": list(a.logged_by),
         }
         for a in figures.agreements
     ]
-    return {"in_force": sum(1 for a in figures.agreements if a.in_force), "agreements": rows}
+    states = Counter(a.state.value for a in figures.agreements)
+    return {
+        "as_of": iso(figures.last_ms),
+        "rule": IN_FORCE_RULE,
+        "in_force": states[Standing.IN_FORCE.value],
+        "by_state": {s.value: states[s.value] for s in Standing},
+        "agreements": rows,
+        "documents": {
+            "verified": figures.documents,
+            "rejected": [
+                {"file": r.path.name, "reason": r.reason} for r in figures.rejected_documents
+            ],
+        },
+    }
 
 
 def _queries(figures: Figures) -> Json:

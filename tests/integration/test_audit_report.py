@@ -2,8 +2,8 @@
 
 Two nodes serve mutual TLS on loopback, make an agreement through the real workflow, and
 exchange hit queries (answered and refused); each ledger is witnessed by the other node,
-exported as tiles with its key and audit policy, and ``accord audit report`` runs on the
-exports as an auditor would. The page is then opened in Debian's Chromium (driven by
+exported as tiles with its key, audit policy and signed agreements, and ``accord audit
+report`` runs on the exports as an auditor would. The page is then opened in Debian's Chromium (driven by
 Playwright) at phone and desktop width: it must render with no console error, make no
 request outside the page itself, fit the phone's width, and produce a real screenshot.
 
@@ -24,9 +24,12 @@ import cv2
 import numpy as np
 import pytest
 
-from audit.ledger_set import LOG_DIR, POLICY_FILE, VKEY_FILE
+from audit.ledger_set import AGREEMENTS_DIR, LOG_DIR, POLICY_FILE, VKEY_FILE
 from node.app import NodeApp, audit_policy_text
+from node.exchange.agreement_export import export_file_name, exported_agreement
 from node.ledger.export import export_tiles
+from node.store.agreements import AgreementRepository
+from node.store.db import session_scope
 from tests.support.cli import accord
 from tests.support.federation import NodeSpec, add_reads, agree, federation
 
@@ -71,6 +74,11 @@ async def _witness_and_export(app: NodeApp, out: Path) -> None:
     await asyncio.to_thread(export_tiles, app.ledger, app.publisher, app.sessions, out / LOG_DIR)
     (out / VKEY_FILE).write_text(app.publisher.signer.verifier.vkey() + "\n")
     (out / POLICY_FILE).write_text(audit_policy_text(app.config.home, quorum=1))
+    (out / AGREEMENTS_DIR).mkdir()
+    with session_scope(app.sessions) as s:
+        for stored in AgreementRepository(s).find():
+            data = exported_agreement(stored)
+            (out / AGREEMENTS_DIR / export_file_name(stored)).write_bytes(data)
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +102,9 @@ def test_report_of_a_real_federation(report_dir: Path) -> None:
     assert doc["agreements"]["in_force"] == 1
     [agreement] = doc["agreements"]["agreements"]
     assert agreement["parties"] == [CCPD, SMPD] and agreement["logged_by"] == [CCPD, SMPD]
+    # Judged by the signed document each node exported beside its ledger.
+    assert agreement["state"] == "in_force" and agreement["valid_until"] is not None
+    assert doc["agreements"]["documents"] == {"verified": 1, "rejected": []}
     # Three exchanges, each on both ledgers, counted once; every count is under 5.
     assert doc["queries"]["by_agency_and_purpose"] == [
         {"requester": SMPD, "purpose": "immigration", "queries": "<5"},

@@ -79,6 +79,20 @@ def test_export_from_the_cli_matches_the_demo_export(demo_dir: Path, tmp_path: P
     assert verify.returncode == 0, verify.stderr
 
 
+def test_the_report_judges_the_demo_agreements_by_their_signed_documents(demo_dir: Path) -> None:
+    """Each city exports its signed agreements beside its ledger; they are current, so the
+    transparency report lists every one in force, with its validity."""
+    import json
+
+    doc = json.loads((demo_dir / "report" / "report.json").read_text())
+    agreements = doc["agreements"]["agreements"]
+    assert agreements
+    assert [a["state"] for a in agreements] == ["in_force"] * len(agreements)
+    assert doc["agreements"]["in_force"] == len(agreements)
+    assert all(a["valid_from"] and a["valid_until"] for a in agreements)
+    assert doc["agreements"]["documents"]["rejected"] == []
+
+
 def test_audit_verify_bad_policy_is_one_clear_line(tmp_path: Path) -> None:
     policy = tmp_path / "p.toml"
     policy.write_text('log = "nonsense"\n')

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from audit.errors import LogSourceError
-from audit.ledger_set import LOG_DIR, POLICY_FILE, VKEY_FILE, discover, load_ledgers, spec_for
+from audit.ledger_set import (
+    AGREEMENTS_DIR,
+    LOG_DIR,
+    POLICY_FILE,
+    VKEY_FILE,
+    discover,
+    load_ledgers,
+    spec_for,
+)
 from crypto.entries import Entry
 from tests.unit.audit.ledger_builder import T0_MS, build_export, entry, hex32
 
@@ -50,6 +58,17 @@ def test_one_export_directory_and_an_explicit_pair(federation: Path) -> None:
     pair = spec_for(federation / "bravo" / LOG_DIR, federation / "bravo" / POLICY_FILE)
     result = load_ledgers([pair])
     assert [v.node for v in result.verified] == ["bravo"]
+
+
+def test_agreement_directories_beside_the_ledgers_are_named(
+    federation: Path, tmp_path: Path
+) -> None:
+    shutil.copytree(federation, tmp_path / "fed")
+    agreements = tmp_path / "fed" / "bravo" / AGREEMENTS_DIR
+    agreements.mkdir()
+    specs = discover([tmp_path / "fed"])
+    assert [s.agreements for s in specs] == [None, agreements]
+    assert load_ledgers([*specs, specs[1]]).agreement_dirs == (agreements,)  # once each
 
 
 def test_tampered_ledger_is_excluded_with_its_reason(federation: Path, tmp_path: Path) -> None:

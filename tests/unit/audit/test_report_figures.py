@@ -235,14 +235,20 @@ def test_failing_ledger_is_excluded_and_counted_nowhere(doc: Json) -> None:
     assert all(r["purpose"] != "fraud" for r in doc["queries"]["by_purpose"])
 
 
-def test_agreements_in_force_and_with_whom(doc: Json) -> None:
+def test_agreements_with_whom_and_none_in_force_without_documents(doc: Json) -> None:
+    """These exports carry no signed agreements: the ledgers alone cannot say whether an
+    unrevoked agreement is still valid (audit/report/agreements.py judges with documents)."""
     ag = {a["agreement_id"]: a for a in doc["agreements"]["agreements"]}
-    assert doc["agreements"]["in_force"] == 2
+    assert doc["agreements"]["in_force"] == 0
+    assert doc["agreements"]["by_state"]["unknown"] == 2
     assert ag[AGREEMENT]["parties"] == ["alpha", "bravo"]
     assert ag[AGREEMENT]["roles"] == {"alpha": "requester", "bravo": "responder"}
     assert ag[AGREEMENT]["logged_by"] == ["alpha", "bravo"]
-    assert ag["ag-alpha-delta"]["in_force"] and ag["ag-alpha-delta"]["logged_by"] == ["alpha"]
-    assert not ag["ag-bravo-echo"]["in_force"]
+    assert ag[AGREEMENT]["agreement_hash"] == hex32(f"{AGREEMENT}/1")
+    assert ag["ag-alpha-delta"]["state"] == "unknown" and not ag["ag-alpha-delta"]["in_force"]
+    assert ag["ag-alpha-delta"]["logged_by"] == ["alpha"]
+    assert ag["ag-alpha-delta"]["valid_until"] is None
+    assert ag["ag-bravo-echo"]["state"] == "revoked" and not ag["ag-bravo-echo"]["in_force"]
     assert ag["ag-bravo-echo"]["revoked_reason"] == "expired"
 
 
