@@ -79,9 +79,9 @@ LETTERS = "ACDEFGHJKLMNPRTUVWXY"  # no O I B S Z: confusable folding leaves thes
 #: Real reads of hotlist plates at the responder; new reads (of them hotlist) before each query.
 HOT_READS, FRESH_READS, FRESH_HOT = 300, 50, 20
 CHUNK = 200_000
-INSERT = (
-    "INSERT INTO peer_index_entries (peer_id, agreement_id, sequence, epoch, entry_id, label,"
-    " received) VALUES (?, ?, ?, ?, ?, ?, ?)"
+INSERT_LABEL = "INSERT INTO peer_index_labels (id, sequence, label) VALUES (?, ?, ?)"
+INSERT_KEY = (
+    "INSERT INTO peer_index_keys (stream_id, epoch, entry_id, label_id) VALUES (?, ?, ?, ?)"
 )
 INDEXING_ROWS = {
     "crypto_native": "crypto only, native",
@@ -218,15 +218,16 @@ def sqlite(app: NodeApp) -> Iterator[tuple[sqlite3.Connection, str]]:
         con.close()
 
 
-def table_bytes(app: NodeApp, table: str) -> dict[str, Any]:
-    """Bytes of the pages that a table and each of its indexes occupy (``dbstat``), per row."""
+def table_bytes(app: NodeApp, tables: Sequence[str], *, per: str) -> dict[str, Any]:
+    """Bytes of the pages that ``tables`` and each of their indexes occupy (``dbstat``),
+    per row of table ``per``."""
     with sqlite(app) as (con, _):
         q = "SELECT name FROM sqlite_master WHERE tbl_name = ?"
-        names = [r[0] for r in con.execute(q, (table,))]
+        names = [r[0] for t in tables for r in con.execute(q, (t,))]
         q = "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name = ?"
         pages = {n: con.execute(q, (n,)).fetchone()[0] for n in names}
-        (rows,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()
-    per_row = {n: p / rows for n, p in pages.items()}
+        (rows,) = con.execute(f"SELECT count(*) FROM {per}").fetchone()
+    per_row = {n: p / max(rows, 1) for n, p in pages.items()}
     return {"rows": rows, "bytes_per_row": sum(per_row.values()), "btrees": per_row}
 
 
@@ -240,33 +241,47 @@ def file_size(path: str) -> int:
 def load_synthetic(
     app: NodeApp, agreement_id: str, n: int, epochs: list[int], progress: Progress
 ) -> dict[str, float]:
-    """``n`` random entries in the requester's replica, in big transactions.
+    """``n`` random entries in the requester's replica, in big transactions, as
+    :meth:`PeerIndexRepository.add` stores them (a label row and a key row each).
 
-    Their sequences are negative so that the replica's cursor (the highest sequence held)
-    stays where the real stream is, and later real entries still arrive through the sync.
+    Their sequences are negative, so they are told apart from the real stream's; the
+    replica's cursor, kept with the stream, stays where the real stream is, and later
+    real entries still arrive through the sync.
     """
     task = progress.add_task("synthetic replica entries", total=n)
     with sqlite(app) as (con, path):
         con.execute("PRAGMA synchronous = OFF")  # this loading connection only
         con.execute("PRAGMA cache_size = -1000000")
-        (received,) = con.execute("SELECT received FROM peer_index_entries LIMIT 1").fetchone()
+        (stream,) = con.execute(
+            "SELECT id FROM peer_index_streams WHERE peer_id = ? AND agreement_id = ?",
+            (RESPONDER, agreement_id),
+        ).fetchone()
+        (first,) = con.execute("SELECT coalesce(max(id), 0) + 1 FROM peer_index_labels").fetchone()
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         before, t = file_size(path), time.perf_counter()
         label = os.urandom(SIZES[DETAIL] + LABEL_OVERHEAD)
         for start in range(0, n, CHUNK):
             k = min(CHUNK, n - start)
             ids = os.urandom(16 * k)
-            rows = zip(
-                itertools.repeat(RESPONDER),
-                itertools.repeat(agreement_id),
-                range(-start - 1, -start - k - 1, -1),
-                itertools.islice(itertools.cycle(epochs), k),
-                (ids[i : i + 16] for i in range(0, 16 * k, 16)),
-                itertools.repeat(label),
-                itertools.repeat(received),
-            )
+            label_ids = range(first + start, first + start + k)
             con.execute("BEGIN")
-            con.executemany(INSERT, rows)
+            con.executemany(
+                INSERT_LABEL,
+                zip(label_ids, range(-start - 1, -start - k - 1, -1), itertools.repeat(label)),
+            )
+            con.executemany(
+                INSERT_KEY,
+                zip(
+                    itertools.repeat(stream),
+                    itertools.islice(itertools.cycle(epochs), k),
+                    (ids[i : i + 16] for i in range(0, 16 * k, 16)),
+                    label_ids,
+                ),
+            )
+            con.executemany(
+                "INSERT OR IGNORE INTO peer_index_epochs (stream_id, epoch) VALUES (?, ?)",
+                ((stream, e) for e in epochs),
+            )
             con.execute("COMMIT")
             progress.advance(task, k)
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -458,8 +473,20 @@ async def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
             real = sorted(sample + hot_reads, key=lambda r: r[1])
             with console.status(f"sealing, then indexing {len(real):,} reads at the responder …"):
                 ix |= await index_at_responder(b, real, now)
-            rest = {"responder_index_entries": table_bytes(b, "index_entries")}
+            rest = {
+                "responder_index_entries": table_bytes(
+                    b, ("index_entries", "index_epochs"), per="index_entries"
+                ),
+                "responder_counters": table_bytes(
+                    b, ("index_occurrences",), per="index_occurrences"
+                ),
+            }
             assert rest["responder_index_entries"]["rows"] == len(real), "reads left unindexed"
+            rest["responder_counters"]["per_read"] = (
+                rest["responder_counters"]["bytes_per_row"]
+                * rest["responder_counters"]["rows"]
+                / len(real)
+            )
             with session_scope(a.sessions) as s:
                 peer = PeerRepository(s).get(RESPONDER)
             assert peer is not None
@@ -528,9 +555,10 @@ def print_tables(f: dict[str, Any], console: Console) -> None:
     title = (f"2. {q['plates']:,} plates x {q['epochs']} daily epochs vs {q['entries']:,} "
              f"entries, fastest of {len(q['runs'])} (median under it)")  # fmt: skip
     console.print(table(title, ("step", "seconds", "share"), steps))
-    b, a = (
+    b, a, c = (
         f["bytes"]["at_rest"]["responder_index_entries"],
         f["bytes"]["at_rest"]["requester_replica"],
+        f["bytes"]["at_rest"]["responder_counters"],
     )
     sizes: list[tuple[str, ...]] = []
     for detail, w in f["bytes"]["wire"].items():
@@ -547,18 +575,21 @@ def print_tables(f: dict[str, Any], console: Console) -> None:
         " vs psi = ours per CPU second over openmined-psi's best, ours and theirs interleaved"
         " round by round and the best round of each kept. The indexer's steps are wall times.",
         "Bytes: label = padded plaintext; entry = one serialized accord.v1.IndexEntry; in page ="
-        " per entry of a FetchIndexResponse of 1,000; B rest = SQLite pages of index_entries and"
-        f" its {len(b['btrees']) - 1} indexes per row (dbstat, {b['rows']:,} rows); A rest = growth of"
-        f" the replica file while the synthetic rows loaded ({a['bytes_per_row'] * 1e5 / 1e6:.1f}"
-        f" MB per 100k). Measured at {DETAIL.value}; ~ = that row plus the label size difference."
+        " per entry of a FetchIndexResponse of 1,000; B rest = SQLite pages of index_entries, its"
+        f" index and the epoch spans per entry (dbstat, {b['rows']:,} rows); A rest = growth of"
+        f" the replica file (key and label rows) while the synthetic entries loaded"
+        f" ({a['bytes_per_row'] * 1e5 / 1e6:.1f} MB per 100k). Measured at {DETAIL.value};"
+        " ~ = that row plus the label size difference. Aim: 64 bytes plus the label."
         " B rest by b-tree: " + ", ".join(f"{k} {v:.0f}" for k, v in b["btrees"].items()) + ".",
+        f"B's occurrence counters (one per plate and day, not per read): {c['rows']:,} rows of"
+        f" {c['bytes_per_row']:.0f} bytes, {c['per_read']:.0f} bytes a read here.",
         f"Replica: {q['real_entries']:,} real entries (reads sealed, indexed and synced through the"
         f" real path; {HOT_READS + len(q['runs']) * FRESH_HOT} of hotlist plates) and"
         f" {q['synthetic_entries']:,} synthetic ones (random 16-byte ids and"
         f" {size + LABEL_OVERHEAD}-byte labels loaded at {load:,.0f} rows/s), so that a large"
         " replica can be made without indexing 10M reads first. They leave the cost measured as"
-        " it is: A looks entries up by id in the unique (peer, agreement, entry_id) index, whose"
-        " depth depends on how many rows it holds, not on how they were made.",
+        " it is: A looks entries up by (stream, epoch, entry id) in peer_index_keys, whose depth"
+        " depends on how many rows it holds, not on how they were made.",
         "B's CPU: process CPU time while B's Answerer.evaluate_hits ran (checks, policy, ledger,"
         " evaluation and proofs, receipt). Both nodes share one process, but A only awaits the"
         " reply then and the nodes' polling loops are stopped; gRPC and TLS outside the handler"

@@ -381,7 +381,9 @@ class AlertWatcher:
             j = 0
             while True:
                 entry_id = key.entry_id(scope, j)
-                held = await asyncio.to_thread(self._held, watch.peer, agreement.id, entry_id)
+                held = await asyncio.to_thread(
+                    self._held, watch.peer, agreement.id, epoch, entry_id
+                )
                 if held is None:
                     armed.expected[entry_id] = (i, j)
                     break
@@ -428,11 +430,14 @@ class AlertWatcher:
 
     def _hold(self, peer: Peer, agreement_id: AgreementId, records: list[IndexRecord]) -> None:
         with session_scope(self._sessions) as s:
-            PeerIndexRepository(s).add(peer.node_id, agreement_id, records, now=self._clock())
+            PeerIndexRepository(s).add(peer.node_id, agreement_id, records)
 
-    def _held(self, peer: Peer, agreement_id: AgreementId, entry_id: bytes) -> IndexRecord | None:
+    def _held(
+        self, peer: Peer, agreement_id: AgreementId, epoch: Epoch, entry_id: bytes
+    ) -> IndexRecord | None:
         with session_scope(self._sessions) as s:
-            return PeerIndexRepository(s).find(peer.node_id, agreement_id, [entry_id]).get(entry_id)
+            held = PeerIndexRepository(s).find(peer.node_id, agreement_id, epoch, [entry_id])
+            return held.get(entry_id)
 
 
 def _post(url: str, alert: Alert) -> None:

@@ -202,9 +202,7 @@ class QueryDesk:
 
     def _hold(self, peer: Peer, agreement_id: AgreementId, records: list[IndexRecord]) -> int:
         with session_scope(self._sessions) as s:
-            return PeerIndexRepository(s).add(
-                peer.node_id, agreement_id, records, now=self._clock()
-            )
+            return PeerIndexRepository(s).add(peer.node_id, agreement_id, records)
 
     # -- planning --------------------------------------------------------------------------
 
@@ -402,11 +400,13 @@ class QueryDesk:
                 j = 0
                 while open_:
                     ids = {i: keys[i].entry_id(scope, j) for i in open_}
-                    found = held.find(plan.peer.node_id, plan.agreement.id, list(ids.values()))
+                    found = held.find(
+                        plan.peer.node_id, plan.agreement.id, epoch, list(ids.values())
+                    )
                     still = []
                     for i in open_:
                         record = found.get(ids[i])
-                        if record is None or record.epoch != epoch:
+                        if record is None:
                             continue
                         detail = read_detail(keys[i].open_label(scope, ids[i], record.label))
                         for typed in plan.plates[forms[i]]:

@@ -155,7 +155,7 @@ class Indexer:
                     )
                     for (v, _), j, y in zip(items, occurrences, outputs, strict=True)
                 ]
-                index.add_entries(agreement.id, entries, now=now)
+                index.add_entries(agreement.id, entries)
                 made += len(entries)
             index.set_progress(agreement.id, batch.last_id, now=now)
         return made

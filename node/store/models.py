@@ -343,37 +343,58 @@ class OprfEpochKeyRow(Base):
 # -- private matching index ----------------------------------------------------------------
 
 
+class IndexScopeRow(Base):
+    """An agreement's stream of index entries, by a small number: each entry and counter
+    carries the number, not the agreement's name (the index is most of a node's bytes)."""
+
+    __tablename__ = "index_scopes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[Ident] = mapped_column(ForeignKey("agreements.id"), unique=True)
+
+
 class IndexEntryRow(Base):
     """One encrypted index entry this node (as responder) made for an agreement.
 
     ``id`` is the stream sequence: entries are written by one indexer per node, so ids
-    grow in commit order and a peer resuming after sequence ``n`` misses nothing.
+    grow in commit order and a peer resuming after sequence ``n`` misses nothing. The one
+    secondary index serves the streams; an epoch's entries are found through its span
+    (:class:`IndexEpochRow`), not through an index of their own.
     """
 
     __tablename__ = "index_entries"
-    __table_args__ = (
-        _len16("entry_id"),
-        UniqueConstraint("agreement_id", "entry_id"),
-        Index(None, "agreement_id", "id"),
-        Index(None, "agreement_id", "epoch"),
-    )
+    __table_args__ = (_len16("entry_id"), Index(None, "scope_id", "id"))
 
     id: Mapped[IntPk]
-    agreement_id: Mapped[Ident] = mapped_column(ForeignKey("agreements.id"))
+    scope_id: Mapped[int] = mapped_column(ForeignKey("index_scopes.id"))
     epoch: Mapped[int]
     entry_id: Mapped[bytes] = mapped_column(LargeBinary(16))
     label: Mapped[bytes]
-    created: Mapped[Timestamp]
+
+
+class IndexEpochRow(Base):
+    """The stream ids an agreement's epoch spans: every entry of the epoch has an id in
+    ``[first_id, last_id]``, so expiry deletes a range instead of scanning the table.
+    Written in the transaction that adds the entries."""
+
+    __tablename__ = "index_epochs"
+    __table_args__ = (CheckConstraint("first_id <= last_id", name="span_ordered"),)
+
+    scope_id: Mapped[int] = mapped_column(ForeignKey("index_scopes.id"), primary_key=True)
+    epoch: Mapped[int] = mapped_column(primary_key=True)
+    first_id: Mapped[Index64]
+    last_id: Mapped[Index64]
 
 
 class IndexOccurrenceRow(Base):
     """How many entries a plate (by local lookup tag) has in an agreement's epoch: the
-    next entry's occurrence number ``j``."""
+    next entry's occurrence number ``j``. One row per plate and day: kept without a rowid
+    on SQLite, so the key is stored once."""
 
     __tablename__ = "index_occurrences"
-    __table_args__ = (_len32("plate_lookup"),)
+    __table_args__ = (_len32("plate_lookup"), {"sqlite_with_rowid": False})
 
-    agreement_id: Mapped[Ident] = mapped_column(ForeignKey("agreements.id"), primary_key=True)
+    scope_id: Mapped[int] = mapped_column(ForeignKey("index_scopes.id"), primary_key=True)
     epoch: Mapped[int] = mapped_column(primary_key=True)
     plate_lookup: Mapped[Bytes32] = mapped_column(primary_key=True)
     count: Mapped[int]
@@ -389,23 +410,55 @@ class IndexProgressRow(Base):
     updated: Mapped[Timestamp]
 
 
-class PeerIndexEntryRow(Base):
-    """A peer's index entry received by this node (as requester), by the peer's sequence."""
+class PeerIndexStreamRow(Base):
+    """A peer's stream of index entries under an agreement, as this node (requester)
+    holds it: ``cursor`` is the highest sequence stored, where a resumed stream starts."""
 
-    __tablename__ = "peer_index_entries"
-    __table_args__ = (
-        _len16("entry_id"),
-        UniqueConstraint("peer_id", "agreement_id", "entry_id"),
-        Index(None, "peer_id", "agreement_id", "epoch"),
-    )
+    __tablename__ = "peer_index_streams"
+    __table_args__ = (UniqueConstraint("peer_id", "agreement_id"),)
 
-    peer_id: Mapped[Ident] = mapped_column(primary_key=True)
-    agreement_id: Mapped[Ident] = mapped_column(primary_key=True)
-    sequence: Mapped[Index64] = mapped_column(primary_key=True, autoincrement=False)
-    epoch: Mapped[int]
-    entry_id: Mapped[bytes] = mapped_column(LargeBinary(16))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    peer_id: Mapped[Ident]
+    agreement_id: Mapped[Ident]
+    cursor: Mapped[Index64]
+
+
+class PeerIndexLabelRow(Base):
+    """A received entry's label, appended in arrival order (so its pages fill), with the
+    peer's sequence of the entry."""
+
+    __tablename__ = "peer_index_labels"
+
+    id: Mapped[IntPk]
+    sequence: Mapped[Index64]
     label: Mapped[bytes]
-    received: Mapped[Timestamp]
+
+
+class PeerIndexKeyRow(Base):
+    """A received entry, found by the id a query or a hotlist derives: the stream, the
+    epoch and the entry id are the key (stored once, without a rowid on SQLite), the
+    label lives in :class:`PeerIndexLabelRow`. Keeping the random-ordered key apart from
+    the large label keeps both b-trees dense: about 56 bytes a read besides the label."""
+
+    __tablename__ = "peer_index_keys"
+    __table_args__ = (_len16("entry_id"), {"sqlite_with_rowid": False})
+
+    stream_id: Mapped[int] = mapped_column(ForeignKey("peer_index_streams.id"), primary_key=True)
+    epoch: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    #: Not a foreign key: expiry deletes an epoch's labels (found through the keys) before
+    #: its keys, and a cascade would have to look keys up by label.
+    label_id: Mapped[Index64]
+
+
+class PeerIndexEpochRow(Base):
+    """The epochs a received stream holds entries of: what retention looks at, without a
+    scan of the keys."""
+
+    __tablename__ = "peer_index_epochs"
+
+    stream_id: Mapped[int] = mapped_column(ForeignKey("peer_index_streams.id"), primary_key=True)
+    epoch: Mapped[int] = mapped_column(primary_key=True)
 
 
 class PeerEpochKeyRow(Base):

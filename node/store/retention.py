@@ -11,23 +11,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session
 
 from node.ids import Epoch
 from node.store.db import insert_ignoring_duplicates, translate_errors
 from node.store.epochs import DataClass, DataEpochRepository
+from node.store.index import IndexRepository, PeerIndexRepository
 from node.store.models import (
     CaseHoldRow,
     HeldReadRow,
     HotlistEntryRow,
-    IndexEntryRow,
-    IndexOccurrenceRow,
     OprfEpochKeyRow,
-    PeerIndexEntryRow,
     QueryUsageRow,
     ReadCropRow,
     ReadRow,
@@ -86,14 +84,6 @@ def _day(epoch: Epoch) -> tuple[dt.datetime, dt.datetime]:
     return start, start + _DAY
 
 
-def _replica_in(epoch: int) -> Select[str, str, bytes]:
-    """A peer's replicated index entries of ``epoch`` (deleted with the reads of the day,
-    or earlier under the received-hits rule), by their key."""
-    return select(
-        PeerIndexEntryRow.peer_id, PeerIndexEntryRow.agreement_id, PeerIndexEntryRow.entry_id
-    ).where(PeerIndexEntryRow.epoch == epoch)
-
-
 def _seen_in(epoch: Epoch) -> ColumnElement[bool]:
     start, end = _day(epoch)
     return (SeenRequestRow.seen >= start) & (SeenRequestRow.seen < end)
@@ -115,6 +105,9 @@ class RetentionRepository:
         def add(token: str, stmt: object) -> None:
             with translate_errors(s):
                 rows = s.execute(stmt).all()  # type: ignore[call-overload]
+            listed(token, rows)
+
+        def listed(token: str, rows: Sequence[Sequence[object]]) -> None:
             out[token] = [b"\x00".join(_bytes(v) for v in r) for r in rows]
 
         if data_class in READ_CLASSES:
@@ -122,22 +115,9 @@ class RetentionRepository:
             add("reads", select(ReadRow.dedup_key).where(_reads_of(data_class, epoch)))
             add("crops", select(ReadCropRow.read_id).where(ReadCropRow.read_id.in_(read_ids)))
         if data_class is DataClass.READS:
-            add(
-                "index_entries",
-                select(IndexEntryRow.agreement_id, IndexEntryRow.entry_id).where(
-                    IndexEntryRow.epoch == epoch
-                ),
-            )
-            add(
-                "index_counters",
-                select(IndexOccurrenceRow.agreement_id, IndexOccurrenceRow.plate_lookup).where(
-                    IndexOccurrenceRow.epoch == epoch
-                ),
-            )
-            add(
-                "replica_entries",
-                _replica_in(epoch),
-            )
+            listed("index_entries", IndexRepository(s).entries_of(epoch))
+            listed("index_counters", IndexRepository(s).counters_of(epoch))
+            listed("replica_entries", PeerIndexRepository(s).entries_of(epoch))
             add(
                 "oprf_keys",
                 select(OprfEpochKeyRow.agreement_id)
@@ -163,10 +143,7 @@ class RetentionRepository:
                 select(SeenRequestRow.peer_id, SeenRequestRow.request_id).where(_seen_in(epoch)),
             )
         if data_class is DataClass.RECEIVED_HITS:
-            add(
-                "replica_entries",
-                _replica_in(epoch),
-            )
+            listed("replica_entries", PeerIndexRepository(s).entries_of(epoch))
         if data_class is DataClass.HOTLISTS:
             add(
                 "hotlist_entries",
@@ -192,12 +169,10 @@ class RetentionRepository:
             .where(OprfEpochKeyRow.epoch < ended_by)
             .distinct()
         )
-        replicas = (
-            select(PeerIndexEntryRow.epoch).where(PeerIndexEntryRow.epoch < ended_by).distinct()
-        )
         with translate_errors(self._session):
-            found = set(self._session.scalars(keys)) | set(self._session.scalars(replicas))
-        return sorted(Epoch(e) for e in found)
+            found = {Epoch(e) for e in self._session.scalars(keys)}
+        found |= set(PeerIndexRepository(self._session).epochs(ended_by=ended_by))
+        return sorted(found)
 
     def query_record_days(self, *, ended_by: Epoch) -> list[Epoch]:
         """Days below ``ended_by`` with a plate count or a remembered request id."""
@@ -210,16 +185,7 @@ class RetentionRepository:
 
     def received_epochs(self, *, ended_by: Epoch) -> dict[Epoch, set[str]]:
         """Epochs below ``ended_by`` of peers' replicated entries, with their agreements."""
-        stmt = (
-            select(PeerIndexEntryRow.epoch, PeerIndexEntryRow.agreement_id)
-            .where(PeerIndexEntryRow.epoch < ended_by)
-            .distinct()
-        )
-        out: dict[Epoch, set[str]] = {}
-        with translate_errors(self._session):
-            for epoch, agreement_id in self._session.execute(stmt):
-                out.setdefault(Epoch(epoch), set()).add(agreement_id)
-        return out
+        return PeerIndexRepository(self._session).epochs(ended_by=ended_by)
 
     # -- deleting it ---------------------------------------------------------------------
 
@@ -240,9 +206,8 @@ class RetentionRepository:
             stmts.append(delete(ReadCropRow).where(ReadCropRow.read_id.in_(read_ids)))
             stmts.append(delete(ReadRow).where(_reads_of(data_class, epoch)))
         if data_class is DataClass.READS:
-            stmts.append(delete(IndexEntryRow).where(IndexEntryRow.epoch == epoch))
-            stmts.append(delete(IndexOccurrenceRow).where(IndexOccurrenceRow.epoch == epoch))
-            stmts.append(delete(PeerIndexEntryRow).where(PeerIndexEntryRow.epoch == epoch))
+            IndexRepository(s).delete_epoch(epoch)
+            PeerIndexRepository(s).delete_epoch(epoch)
             stmts.append(
                 update(OprfEpochKeyRow)
                 .where(OprfEpochKeyRow.epoch == epoch)
@@ -265,7 +230,7 @@ class RetentionRepository:
             stmts.append(delete(QueryUsageRow).where(QueryUsageRow.day == epoch))
             stmts.append(delete(SeenRequestRow).where(_seen_in(epoch)))
         if data_class is DataClass.RECEIVED_HITS:
-            stmts.append(delete(PeerIndexEntryRow).where(PeerIndexEntryRow.epoch == epoch))
+            PeerIndexRepository(s).delete_epoch(epoch)
         if data_class is DataClass.HOTLISTS:
             stmts.append(
                 delete(HotlistEntryRow)

@@ -21,7 +21,16 @@ from node.store.agreements import OprfKeyRepository
 from node.store.db import session_scope, sqlite_path
 from node.store.epochs import DataClass, DataEpochRepository
 from node.store.ledger import LedgerRepository
-from node.store.models import IndexEntryRow, PeerIndexEntryRow, ReadCropRow, ReadRow
+from node.store.models import (
+    IndexEntryRow,
+    IndexEpochRow,
+    IndexOccurrenceRow,
+    PeerIndexEpochRow,
+    PeerIndexKeyRow,
+    PeerIndexLabelRow,
+    ReadCropRow,
+    ReadRow,
+)
 from node.store.peers import PeerRepository
 from tests.support.federation import NodeSpec, add_reads, agree, federation
 
@@ -63,7 +72,7 @@ async def test_expiry_removes_the_epoch_everywhere_and_resumes_after_a_crash(
         await smpd.queries.sync_index(peer, agreement)
         epoch = day_epoch(read_at)
         assert _count(ccpd, IndexEntryRow) > 0
-        assert _count(smpd, PeerIndexEntryRow) > 0
+        assert _count(smpd, PeerIndexKeyRow) > 0
         with session_scope(ccpd.sessions) as s:
             sealed = s.scalars(select(ReadRow.plate_ciphertext)).first()
         assert sealed is not None
@@ -92,7 +101,11 @@ async def test_expiry_removes_the_epoch_everywhere_and_resumes_after_a_crash(
         assert _count(ccpd, ReadRow) == 0
         assert _count(ccpd, ReadCropRow) == 0
         assert _count(ccpd, IndexEntryRow) == 0
-        assert _count(smpd, PeerIndexEntryRow) == 0
+        assert _count(ccpd, IndexEpochRow) == 0
+        assert _count(ccpd, IndexOccurrenceRow) == 0
+        assert _count(smpd, PeerIndexKeyRow) == 0
+        assert _count(smpd, PeerIndexLabelRow) == 0
+        assert _count(smpd, PeerIndexEpochRow) == 0
         with session_scope(ccpd.sessions) as s:
             assert DataEpochRepository(s).get(DataClass.READS, epoch).key is None  # type: ignore[union-attr]
             key = OprfKeyRepository(s).get(agreement, epoch)

@@ -25,7 +25,9 @@ from node.store.epochs import DataClass, DataEpochRepository
 from node.store.ledger import LedgerRepository
 from node.store.models import (
     IndexEntryRow,
-    PeerIndexEntryRow,
+    PeerIndexEpochRow,
+    PeerIndexKeyRow,
+    PeerIndexLabelRow,
     QueryUsageRow,
     ReadRow,
     SeenRequestRow,
@@ -83,7 +85,7 @@ async def _replicated(smpd: NodeApp, ccpd: NodeApp, **terms: object) -> Agreemen
     with session_scope(smpd.sessions) as s:
         peer = next(p for p in PeerRepository(s).all() if p.name == "culver-city-pd")
     await smpd.queries.sync_index(peer, agreement)
-    assert _count(smpd, PeerIndexEntryRow) > 0
+    assert _count(smpd, PeerIndexKeyRow) > 0
     return agreement
 
 
@@ -108,7 +110,7 @@ async def test_received_hits_go_at_the_requester_by_the_agreements_retention_day
         await _replicated(smpd, ccpd, retention_days=2)
         epoch = day_epoch(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))
         with session_scope(smpd.sessions) as s:
-            label = s.scalars(select(PeerIndexEntryRow.label)).first()
+            label = s.scalars(select(PeerIndexLabelRow.label)).first()
         assert label is not None
         # Within the agreement's two days nothing goes.
         early = await _purger(smpd, 1).run_once()
@@ -126,7 +128,9 @@ async def test_received_hits_go_at_the_requester_by_the_agreements_retention_day
             with pytest.raises(PurgeInterruptedError):
                 await crashing.run_once()
         await _purger(smpd, 3).run_once()
-        assert _count(smpd, PeerIndexEntryRow) == 0
+        assert _count(smpd, PeerIndexKeyRow) == 0
+        assert _count(smpd, PeerIndexLabelRow) == 0
+        assert _count(smpd, PeerIndexEpochRow) == 0
         assert label not in _on_disk(smpd)
         logged = [
             e
@@ -161,7 +165,7 @@ async def test_after_expiry_a_peers_copy_of_the_index_cannot_be_evaluated(
         assert sealed not in on_disk
         # smpd still holds the replica of that day, but no one can evaluate it any more:
         # the peer answers without an evaluation of any expired day, so nothing matches.
-        assert _count(smpd, PeerIndexEntryRow) > 0
+        assert _count(smpd, PeerIndexKeyRow) > 0
         hits, _ = await _ask(smpd)
         assert hits == 0
         answered = _entries(ccpd, "answer.sent")
