@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -251,15 +252,25 @@ class QueryDesk:
     ) -> tuple[list[Hit], PeerOutcome]:
         peer = plan.peer
         today = day_epoch(self._clock())
+        # The replica is brought up to date while the peer evaluates and this node
+        # verifies and unblinds: the two do not depend on each other, and the crypto runs
+        # on other threads. Entries the peer indexes after the fetch wait for the next query.
+        sync = asyncio.create_task(self.sync_index(peer, plan.agreement.id))
         try:
-            evaluated = await self.evaluate(
-                plan,
-                purpose=purpose,
-                case_number=case_number,
-                epochs=tuple(range(today - days + 1, today + 1)),
-                user=user,
-            )
-            await self.sync_index(peer, plan.agreement.id)
+            try:
+                evaluated = await self.evaluate(
+                    plan,
+                    purpose=purpose,
+                    case_number=case_number,
+                    epochs=tuple(range(today - days + 1, today + 1)),
+                    user=user,
+                )
+            except BaseException:
+                sync.cancel()
+                with contextlib.suppress(BaseException):
+                    await sync
+                raise
+            await sync
             hits = await asyncio.to_thread(self._match, plan, evaluated.outputs)
         except PeerRefusal as e:
             return [], PeerOutcome(peer.node_id, "refused", e.message, e.rule_ids)

@@ -23,7 +23,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, bindparam, delete, func, insert, select, tuple_, update
+from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from node.ids import AgreementId, Epoch, NodeId
@@ -343,16 +343,19 @@ class PeerIndexRepository:
             for r in records:
                 if r.sequence > stream.cursor:
                     fresh.setdefault((r.epoch, r.entry_id), r)
-            keys = list(fresh)
-            for start in range(0, len(keys), _CHUNK):
-                held = select(PeerIndexKeyRow.epoch, PeerIndexKeyRow.entry_id).where(
-                    PeerIndexKeyRow.stream_id == stream.id,
-                    tuple_(PeerIndexKeyRow.epoch, PeerIndexKeyRow.entry_id).in_(
-                        keys[start : start + _CHUNK]
-                    ),
-                )
-                for epoch, entry_id in self._session.execute(held):
-                    del fresh[(epoch, entry_id)]
+            by_epoch: dict[int, list[bytes]] = {}
+            for epoch, entry_id in fresh:
+                by_epoch.setdefault(epoch, []).append(entry_id)
+            for epoch, ids in by_epoch.items():
+                for start in range(0, len(ids), _CHUNK):
+                    held = (
+                        select(PeerIndexKeyRow.entry_id)
+                        .where(PeerIndexKeyRow.stream_id == stream.id)
+                        .where(PeerIndexKeyRow.epoch == epoch)
+                        .where(PeerIndexKeyRow.entry_id.in_(ids[start : start + _CHUNK]))
+                    )
+                    for entry_id in self._session.scalars(held):
+                        del fresh[(epoch, entry_id)]
             new = list(fresh.values())
             if new:
                 labels = self._session.execute(
