@@ -26,6 +26,7 @@ from node.policy.agreement import QueryKind
 from tests.support.federation import NodeSpec, add_reads, agree, federation
 
 KINDS = frozenset({QueryKind.HIT_QUERY, QueryKind.INDEX_STREAM, QueryKind.ALERTS})
+SPECS = [NodeSpec("santa-monica-pd", "CA0194200"), NodeSpec("culver-city-pd", "CA0190500")]
 WATCHED = [
     WatchedPlate("7QRS482", "ncic-stolen", "24-00123", "stolen-vehicle"),
     WatchedPlate("3IMM001", "ice-list", "25-00001", "immigration-violator"),
@@ -55,6 +56,26 @@ def webhook() -> Iterator[tuple[str, list[dict[str, object]]]]:
         server.shutdown()
 
 
+async def agree_to_alerts(smpd: NodeApp, ccpd: NodeApp, **terms: object) -> None:
+    """Santa Monica may ask Culver City and be alerted on its stolen-vehicle hotlist."""
+    await agree(
+        smpd,
+        ccpd,
+        query_kinds=KINDS,
+        alert_categories=frozenset({"stolen-vehicle"}),
+        **terms,
+    )
+
+
+async def until_watching(app: NodeApp) -> None:
+    app.alerts.wake()
+    for _ in range(100):
+        if app.alerts.watching:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the alert watcher did not start watching the agreement")
+
+
 async def next_alert(queue: asyncio.Queue[Alert], within: float = 30.0) -> Alert:
     return await asyncio.wait_for(queue.get(), within)
 
@@ -63,20 +84,14 @@ async def test_a_watched_plate_read_by_the_peer_raises_an_alert(
     tmp_path: Path, webhook: tuple[str, list[dict[str, object]]]
 ) -> None:
     url, posted = webhook
-    specs = [NodeSpec("santa-monica-pd", "CA0194200"), NodeSpec("culver-city-pd", "CA0190500")]
-    async with federation(tmp_path, specs) as (smpd, ccpd):
+    async with federation(tmp_path, SPECS) as (smpd, ccpd):
         smpd.hotlist_override = WATCHED
         smpd.alerts.poll_s = 0.2
         smpd.alerts._webhook = url  # as [alerts] webhook in accord.toml would
         now = dt.datetime.now(dt.UTC)
         add_reads(ccpd, ["7QRS482", "5XYZ999", "3IMM001"], at=now - dt.timedelta(minutes=10))
         with smpd.alerts.subscription() as queue:
-            await agree(
-                smpd,
-                ccpd,
-                query_kinds=KINDS,
-                alert_categories=frozenset({"stolen-vehicle"}),
-            )
+            await agree_to_alerts(smpd, ccpd)
             earlier = await next_alert(queue)  # the read made before the watch was armed
             assert (earlier.plate, earlier.category, earlier.peer) == (
                 "7QRS482",
@@ -98,8 +113,7 @@ async def test_a_watched_plate_read_by_the_peer_raises_an_alert(
 
 
 async def test_a_refused_arming_is_not_retried_for_every_entry(tmp_path: Path) -> None:
-    specs = [NodeSpec("santa-monica-pd", "CA0194200"), NodeSpec("culver-city-pd", "CA0190500")]
-    async with federation(tmp_path, specs) as (smpd, ccpd):
+    async with federation(tmp_path, SPECS) as (smpd, ccpd):
         # Two watched plates, but the agreement allows one plate a day: arming is refused.
         smpd.hotlist_override = [
             WATCHED[0],
@@ -108,20 +122,8 @@ async def test_a_refused_arming_is_not_retried_for_every_entry(tmp_path: Path) -
         smpd.alerts.poll_s = 0.2
         now = dt.datetime.now(dt.UTC)
         with smpd.alerts.subscription() as queue:
-            await agree(
-                smpd,
-                ccpd,
-                query_kinds=KINDS,
-                alert_categories=frozenset({"stolen-vehicle"}),
-                plates_per_day=1,
-                max_batch=1,
-            )
-            smpd.alerts.wake()
-            for _ in range(100):
-                if smpd.alerts.watching:
-                    break
-                await asyncio.sleep(0.05)
-            assert smpd.alerts.watching
+            await agree_to_alerts(smpd, ccpd, plates_per_day=1, max_batch=1)
+            await until_watching(smpd)
             for i in range(3):
                 add_reads(ccpd, [f"1AAA{i}00", "7QRS482"], at=now - dt.timedelta(minutes=i + 1))
                 await asyncio.sleep(1.5)
@@ -161,24 +163,14 @@ async def test_a_plate_put_on_the_hotlist_after_its_sighting_arrived_is_raised_a
     asked of the peer then. Importing the stolen car arms the epoch within a poll and
     raises the sighting already held, then the live one; the plates not watched stay
     unknown."""
-    specs = [NodeSpec("santa-monica-pd", "CA0194200"), NodeSpec("culver-city-pd", "CA0190500")]
-    async with federation(tmp_path, specs) as (smpd, ccpd):
+    async with federation(tmp_path, SPECS) as (smpd, ccpd):
         smpd.hotlist_override = []
         smpd.alerts.poll_s = 0.2
         now = dt.datetime.now(dt.UTC)
         add_reads(ccpd, ["7QRS482", "5XYZ999"], at=now - dt.timedelta(minutes=10))
         with smpd.alerts.subscription() as queue:
-            await agree(
-                smpd,
-                ccpd,
-                query_kinds=KINDS,
-                alert_categories=frozenset({"stolen-vehicle"}),
-            )
-            smpd.alerts.wake()
-            for _ in range(100):
-                if smpd.alerts.watching:
-                    break
-                await asyncio.sleep(0.05)
+            await agree_to_alerts(smpd, ccpd)
+            await until_watching(smpd)
             await replica_holds(smpd, ccpd, 2)
             await asyncio.sleep(0.5)  # the watcher considered both entries
             assert queue.empty()
@@ -198,19 +190,13 @@ async def test_a_hotlist_change_arms_only_the_added_plates_and_silences_the_remo
     tmp_path: Path,
 ) -> None:
     second = WatchedPlate("8ABC123", "ncic-stolen", "24-00999", "stolen-vehicle")
-    specs = [NodeSpec("santa-monica-pd", "CA0194200"), NodeSpec("culver-city-pd", "CA0190500")]
-    async with federation(tmp_path, specs) as (smpd, ccpd):
+    async with federation(tmp_path, SPECS) as (smpd, ccpd):
         smpd.hotlist_override = [WATCHED[0]]
         smpd.alerts.poll_s = 0.2
         now = dt.datetime.now(dt.UTC)
         add_reads(ccpd, ["7QRS482", "8ABC123"], at=now - dt.timedelta(minutes=10))
         with smpd.alerts.subscription() as queue:
-            await agree(
-                smpd,
-                ccpd,
-                query_kinds=KINDS,
-                alert_categories=frozenset({"stolen-vehicle"}),
-            )
+            await agree_to_alerts(smpd, ccpd)
             first = await next_alert(queue)
             assert first.plate == "7QRS482"
 
