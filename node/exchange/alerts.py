@@ -271,6 +271,7 @@ class AlertWatcher:
     async def _hotlist_changed(self) -> None:
         """Bring every watch's current epochs to the hotlist as it is now."""
         oldest = day_epoch(self._clock()) - 1
+        hotlist = await asyncio.to_thread(self._hotlist)  # opened once for every watch
         for watch in list(self._watches.values()):
             async with watch.lock:
                 for epoch in sorted(set(watch.armed) | watch.idle):
@@ -281,7 +282,7 @@ class AlertWatcher:
                     watch.idle.discard(epoch)
                     self._unarmed.pop((watch.agreement.id, epoch), None)
                     try:
-                        await self._arm(watch, epoch)
+                        await self._arm(watch, epoch, hotlist)
                     except PeerUnavailableError as e:
                         # Left as it was: the next entry of the epoch arms it.
                         log.info("re-arming alerts of %s failed: %s", watch.agreement.id, e)
@@ -308,19 +309,25 @@ class AlertWatcher:
         i, j = hit
         await self._alert(watch, armed, i, j, record)
 
-    def _wanted(self, agreement: Agreement) -> dict[str, list[WatchedPlate]]:
+    @staticmethod
+    def _wanted(
+        agreement: Agreement, hotlist: Sequence[WatchedPlate]
+    ) -> dict[str, list[WatchedPlate]]:
         """The hotlist plates this agreement shares, by matching form."""
         plates: dict[str, list[WatchedPlate]] = {}
-        for w in self._hotlist():
+        for w in hotlist:
             if w.category in agreement.alert_categories:
                 with contextlib.suppress(ValueError):
                     form = matching_form(w.plate, fold=agreement.confusable_folding)
                     plates.setdefault(form, []).append(w)
         return plates
 
-    async def _arm(self, watch: _Watch, epoch: Epoch) -> None:
+    async def _arm(
+        self, watch: _Watch, epoch: Epoch, hotlist: Sequence[WatchedPlate] | None = None
+    ) -> None:
         """Arm ``epoch`` for the plates the hotlist holds and the epoch does not watch yet
-        (all of them the first time), and raise their sightings already held.
+        (all of them the first time), and raise their sightings already held. ``hotlist``
+        is the hotlist already opened, when the caller has it.
 
         Plates armed before keep their keys; their watchers are brought up to date (a
         plate taken off the hotlists is watched by nobody, so raises nothing). An epoch
@@ -328,7 +335,9 @@ class AlertWatcher:
         peer, is not asked again for :data:`REARM_AFTER`.
         """
         agreement = watch.agreement
-        wanted = await asyncio.to_thread(self._wanted, agreement)
+        if hotlist is None:
+            hotlist = await asyncio.to_thread(self._hotlist)
+        wanted = self._wanted(agreement, hotlist)
         armed = watch.armed.get(epoch)
         if armed is not None:
             for form, i in armed.forms.items():
